@@ -1,0 +1,10 @@
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "jixiao/server/server_cli.h"
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  return jixiao::server::run_server_cli(args, argc > 0 ? argv[0] : "", std::cout, std::cerr);
+}
