@@ -52,8 +52,8 @@ Result<Decimal> Decimal::parse(std::string_view raw) {
         ++decimals;
       } else {
         int_part = int_part * 10 + (c - '0');
-        if (int_part >= kMaxMicros / kScale) {
-          return Status::invalid_argument("数值“" + shown + "”过大", "|value| >= 1e12");
+        if (int_part > kMaxMicros / kScale) {
+          return Status::invalid_argument("数值“" + shown + "”过大", "|value| > 1e12");
         }
       }
     } else if (c == '.' && !seen_point) {

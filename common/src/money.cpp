@@ -45,7 +45,7 @@ Result<Money> Money::parse(std::string_view raw, MoneyUnit unit) {
   const std::string shown(text::trim(raw));
   const std::string unit_name(money_unit_name(unit));
   auto number = Decimal::parse(raw);
-  if (!number && number.status().detail() == "|value| >= 1e12") {
+  if (!number && number.status().detail() == "|value| > 1e12") {
     return Status::invalid_argument("金额“" + shown + "”" + unit_name + "超出合理范围（上限为 1 万亿元）",
                                     "amount above 1e12 yuan");
   }

@@ -20,7 +20,7 @@ class Decimal {
  public:
   static constexpr std::int64_t kScale = 1'000'000;
   static constexpr int kMaxDecimals = 6;
-  // |value| < 10^12: far beyond any score, percentage or count on a form.
+  // Integer part at most 10^12: far beyond any score, percentage or count.
   static constexpr std::int64_t kMaxMicros = 1'000'000'000'000LL * kScale;
 
   constexpr Decimal() = default;
@@ -34,7 +34,7 @@ class Decimal {
 
   // Parses "99.7", "-3", "1,234.5", " ９９．７ ". The count of decimals as
   // written is kept (display precision). More than six decimals, anything
-  // but digits, one point and a sign, or |value| >= 10^12 is an error.
+  // but digits, one point and a sign, or an integer part above 10^12 is an error.
   static Result<Decimal> parse(std::string_view text);
 
   // round(num / den) at `decimals` places, half away from zero. den != 0.
