@@ -22,6 +22,7 @@ std::string_view status_code_name(StatusCode code) {
 std::string Status::to_string() const {
   if (is_ok()) return "ok";
   std::string out(status_code_name(code_));
+  if (reason_ != 0) out += "/" + std::to_string(reason_);
   out += ": ";
   out += message_;
   if (!detail_.empty()) {
@@ -39,7 +40,7 @@ Status Status::with_location(std::string_view where) const {
     d += ": ";
     d += detail_;
   }
-  return Status(code_, message_, std::move(d));
+  return Status(code_, reason_, message_, std::move(d));
 }
 
 }  // namespace jixiao

@@ -78,12 +78,16 @@ Status refuse(Refusal r, std::string detail, std::string_view specific) {
   }
   std::string tagged = "WF" + std::to_string(static_cast<std::uint16_t>(r)) + " " +
                        std::string(refusal_key(r)) + ": " + detail;
-  return Status(refusal_status_code(r), std::move(message), std::move(tagged));
+  return Status(refusal_status_code(r), static_cast<std::uint16_t>(r), std::move(message), std::move(tagged));
 }
 
 std::optional<Refusal> refusal_of(const Status& status) {
   if (status.is_ok()) return std::nullopt;
-  // The tag opens the detail, or follows a location added by with_location()
+  if (status.reason() != 0) {
+    const auto r = static_cast<Refusal>(status.reason());
+    if (info(r) != nullptr) return r;
+  }
+  // Older statuses carried the code only in the detail's tag; the tag opens the detail, or follows a location added by with_location()
   // ("/stages/2: WF105 role_not_permitted: ...").
   const std::string& d = status.detail();
   for (std::size_t at = d.find("WF"); at != std::string::npos; at = d.find("WF", at + 1)) {

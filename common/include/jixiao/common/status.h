@@ -48,6 +48,10 @@ class [[nodiscard]] Status {
   Status() = default;  // OK
   Status(StatusCode code, std::string message, std::string detail = {})
       : code_(code), message_(std::move(message)), detail_(std::move(detail)) {}
+  // With a domain reason code: a stable number saying exactly why, owned by
+  // the module that sets it (workflow refusals 1xx–4xx, see their headers).
+  Status(StatusCode code, std::uint16_t reason, std::string message, std::string detail)
+      : code_(code), reason_(reason), message_(std::move(message)), detail_(std::move(detail)) {}
 
   static Status ok() { return {}; }
   static Status invalid_argument(std::string message, std::string detail = {}) {
@@ -69,6 +73,8 @@ class [[nodiscard]] Status {
   bool is_ok() const { return code_ == StatusCode::kOk; }
   explicit operator bool() const { return is_ok(); }
   StatusCode code() const { return code_; }
+  // The domain reason code, 0 when none was given. Stable: sent and stored.
+  std::uint16_t reason() const { return reason_; }
   // For people: Simplified Chinese.
   const std::string& message() const { return message_; }
   // For logs: where and why, precisely. May be empty.
@@ -82,6 +88,7 @@ class [[nodiscard]] Status {
 
  private:
   StatusCode code_ = StatusCode::kOk;
+  std::uint16_t reason_ = 0;
   std::string message_;
   std::string detail_;
 };

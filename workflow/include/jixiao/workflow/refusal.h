@@ -3,10 +3,11 @@
 // clients and into the audit log), a fixed Chinese message for the user, and
 // the StatusCode that tells the caller what to do next.
 //
-// The refusal rides inside a common Status: message() is the Chinese text
-// (possibly followed by "：" and a specific), detail() starts with
-// "WF<code> <key>:" followed by the precise English detail. refusal_of()
-// reads it back, so callers and tests compare codes, never strings.
+// The refusal rides inside a common Status: reason() is the numeric code,
+// message() the Chinese text (possibly followed by "：" and a specific), and
+// detail() starts with "WF<code> <key>:" (for logs) followed by the precise
+// English detail. refusal_of() reads the code back, so callers and tests
+// compare codes, never strings.
 #pragma once
 
 #include <cstdint>
