@@ -68,7 +68,8 @@ enum class Match { kExact, kRoundedDisplay, kWrong };
 Match match_value(Decimal entered, const std::function<Decimal(int)>& exact_at, int wanted) {
   const int d = std::min(entered.decimals(), Decimal::kMaxDecimals);
   if (exact_at(std::max(d, 0)) != entered) return Match::kWrong;
-  return d < wanted ? Match::kRoundedDisplay : Match::kExact;
+  // "100%" for 100.00% and "10" for 10.00 lose nothing: exact, not rounded.
+  return d < wanted && exact_at(wanted) != entered ? Match::kRoundedDisplay : Match::kExact;
 }
 
 // ---------------------------------------------------------------------------
@@ -362,18 +363,12 @@ class Checker {
           add(Severity::kError, "FUNDS.SCORE_MISSING", "项目资金得分未填写，应为 " + expected.to_string(2) + "（" + basis + "）",
               {score_id});
         } else {
-          const auto at = [&](int d) { return capped_ratio_times(num, den, *out.points).rounded(std::min(d, 2)); };
-          const auto at_rounded = [&](int d) { return via_rounded.rounded(std::min(d, 2)); };
-          Match m = match_value(score.number, at, 2);
-          if (m == Match::kWrong) m = match_value(score.number, at_rounded, 2);
-          if (m == Match::kWrong) {
+          // Scores are stated to two decimals: "10" for 9.97 is a wrong score,
+          // not a rounding (unlike a percentage written with fewer decimals).
+          const Decimal entered = score.number.rounded(2);
+          if (entered != expected && entered != via_rounded) {
             add(Severity::kError, "FUNDS.SCORE",
                 "项目资金得分应为 " + expected.to_string(2) + "（" + basis + "），表中为 " + score.number.to_string(),
-                {score_id});
-          } else if (m == Match::kRoundedDisplay) {
-            add(Severity::kHint, "FUNDS.SCORE_PRECISION",
-                "项目资金得分应为 " + expected.to_string(2) + "（" + basis + "），表中为 " + score.number.to_string() +
-                    "（按两位小数填写）",
                 {score_id});
           }
         }
@@ -560,6 +555,7 @@ class Checker {
     IndicatorTotals totals;
     std::vector<IndicatorRow> rows = read_indicator_rows(true);
     const bool by_group = tmpl_.param("points_scope", "row") == "level2";
+    if (rows.empty()) add(Severity::kError, "IND.NONE", "绩效指标表没有任何指标", {});
     check_levels(rows);
     check_duplicates(rows);
     // Groups: consecutive rows of one (一级, 二级) when points are per group,
@@ -625,7 +621,9 @@ class Checker {
           add(Severity::kHint, "IND.UNDECIDABLE", r->label + "：" + a.reason, {cell_of(*r, "actual")});
         }
       }
+      bool full_points_unmet = false;  // this group's score already reported
       if (p && has_number(score) && !unmet_rows.empty() && score.number >= *p && *p > Decimal()) {
+        full_points_unmet = true;
         std::string names;
         for (const auto* r : unmet_rows) names += (names.empty() ? "" : "、") + std::string("“") + r->level3 + "”";
         add(Severity::kWarning, "IND.FULL_POINTS_UNMET",
@@ -653,7 +651,7 @@ class Checker {
       if (group.size() > 1) basis = std::to_string(counted) + " 项指标完成程度的平均值 × 分值 " + pts(*p);
       else basis += " × 分值 " + pts(*p);
       suggest(cell_of(head, "score"), what + "得分", score, low, high, basis);
-      if (has_number(score) && score.number > high.rounded(2) && report_.with_rule("IND.FULL_POINTS_UNMET").empty()) {
+      if (has_number(score) && score.number > high.rounded(2) && !full_points_unmet) {
         add(Severity::kHint, "IND.SCORE_ABOVE_SUGGESTED",
             what + "得分 " + score.number.to_string() + " 高于按完成情况建议的 " +
                 (low.rounded(2) == high.rounded(2) ? high.to_string(2) : low.to_string(2) + "–" + high.to_string(2)) +

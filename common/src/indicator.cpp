@@ -348,7 +348,13 @@ Assessment assess(const IndicatorValue& target, const IndicatorValue& actual, bo
     }
     const std::string t = canonical_words(target.words);
     const std::string w = canonical_words(actual.words);
-    if (t == w || (!t.empty() && w.find(t) != std::string::npos)) {
+    // The target's words within the actual's count as met, unless what comes
+    // before them qualifies or negates them: "基本及时", "未完成" (canonical "不完成").
+    const std::size_t at = t.empty() ? std::string::npos : w.find(t);
+    std::string ignored;
+    const Attainment before =
+        at == std::string::npos || at == 0 ? Attainment::kMet : qualitative_actual(w.substr(0, at), ignored);
+    if (t == w || (at != std::string::npos && before != Attainment::kPartial && before != Attainment::kNotMet)) {
       a.attainment = Attainment::kMet;
       return a;
     }
