@@ -1,74 +1,11 @@
 #include "jixiao/common/form_codec.h"
 
 #include <cereal/archives/portable_binary.hpp>
-#include <cereal/types/map.hpp>
-#include <cereal/types/string.hpp>
-#include <cereal/types/vector.hpp>
+#include <openssl/evp.h>
 
 #include <sstream>
 
-namespace jixiao {
-
-// Class versions start at 0 and go up when a type's fields change; load()
-// must keep reading every older version.
-template <class Archive>
-void save(Archive& ar, const Decimal& d, std::uint32_t /*version*/) {
-  ar(d.micros(), static_cast<std::uint8_t>(d.decimals()));
-}
-template <class Archive>
-void load(Archive& ar, Decimal& d, std::uint32_t /*version*/) {
-  std::int64_t micros = 0;
-  std::uint8_t decimals = 0;
-  ar(micros, decimals);
-  if (decimals > Decimal::kMaxDecimals) throw cereal::Exception("decimal places out of range");
-  d = Decimal::from_micros(micros, decimals);
-}
-
-template <class Archive>
-void save(Archive& ar, const Money& m, std::uint32_t /*version*/) {
-  ar(m.fen());
-}
-template <class Archive>
-void load(Archive& ar, Money& m, std::uint32_t /*version*/) {
-  std::int64_t fen = 0;
-  ar(fen);
-  m = Money::from_fen(fen);
-}
-
-template <class Archive>
-void serialize(Archive& ar, CellValue& v, std::uint32_t /*version*/) {
-  ar(v.kind, v.text, v.money, v.number);
-}
-
-template <class Archive>
-void serialize(Archive& ar, Row& r, std::uint32_t /*version*/) {
-  ar(r.id, r.cells);
-}
-
-template <class Archive>
-void serialize(Archive& ar, Table& t, std::uint32_t /*version*/) {
-  ar(t.rows);
-}
-
-template <class Archive>
-void serialize(Archive& ar, TemplateRef& t, std::uint32_t /*version*/) {
-  ar(t.id, t.version);
-}
-
-template <class Archive>
-void serialize(Archive& ar, Form& f, std::uint32_t /*version*/) {
-  ar(f.id, f.template_ref, f.unit_code, f.unit_name, f.fiscal_year, f.money_unit, f.source, f.fields, f.tables);
-}
-
-}  // namespace jixiao
-
-CEREAL_CLASS_VERSION(jixiao::Decimal, 0)
-CEREAL_CLASS_VERSION(jixiao::Money, 0)
-CEREAL_CLASS_VERSION(jixiao::CellValue, 0)
-CEREAL_CLASS_VERSION(jixiao::Row, 0)
-CEREAL_CLASS_VERSION(jixiao::Table, 0)
-CEREAL_CLASS_VERSION(jixiao::TemplateRef, 0)
-CEREAL_CLASS_VERSION(jixiao::Form, 0)
+#include "jixiao/common/form_cereal.h"
 
 namespace jixiao {
 
@@ -104,6 +41,24 @@ Result<Form> decode_form(std::string_view bytes) {
     return Status::corruption("表单数据已损坏（末尾有多余字节）", "trailing bytes");
   }
   return form;
+}
+
+}  // namespace jixiao
+
+namespace jixiao {
+
+std::string form_content_hash(const Form& form) {
+  const std::string blob = encode_form(form);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(blob.data(), blob.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += kHex[digest[i] >> 4];
+    out += kHex[digest[i] & 0x0F];
+  }
+  return out;
 }
 
 }  // namespace jixiao

@@ -59,11 +59,13 @@ struct Row {
   std::map<std::string, CellValue> cells;
   // The cell or an empty value.
   const CellValue& cell(std::string_view key) const;
+  friend bool operator==(const Row&, const Row&) = default;
 };
 
 struct Table {
   std::vector<Row> rows;
   const Row* find(std::string_view id) const;
+  friend bool operator==(const Table&, const Table&) = default;
 };
 
 struct Form {
@@ -79,6 +81,7 @@ struct Form {
 
   const CellValue& field(std::string_view key) const;
   const Table* table(std::string_view key) const;
+  friend bool operator==(const Form&, const Form&) = default;
 };
 
 // Cell id text, as used in findings and (later) in sync operations.

@@ -23,4 +23,9 @@ inline constexpr unsigned char kFormBlobVersion = 1;
 std::string encode_form(const Form& form);
 Result<Form> decode_form(std::string_view bytes);
 
+// SHA-256 of encode_form(), lower-case hex: the content hash a reviewer's
+// approval is bound to. Same form, same hash, on every machine.
+std::string form_content_hash(const Form& form);
+
+
 }  // namespace jixiao
