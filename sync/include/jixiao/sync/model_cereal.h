@@ -1,0 +1,157 @@
+// cereal serialization of the sync model and of the workflow state it
+// carries. Used by the local stores (cereal's portable binary archive) and
+// the wire codec (wire.h's bounded archive). Every type is class-versioned
+// from version 0; a change adds a version and keeps loading the old ones.
+#pragma once
+
+#include <cereal/cereal.hpp>
+#include <cereal/types/chrono.hpp>
+#include <cereal/types/map.hpp>
+#include <cereal/types/optional.hpp>
+#include <cereal/types/string.hpp>
+#include <cereal/types/variant.hpp>
+#include <cereal/types/vector.hpp>
+
+#include "jixiao/common/form_cereal.h"
+#include "jixiao/sync/model.h"
+
+namespace jixiao {
+
+template <class Archive>
+void serialize(Archive& ar, CellRef& c, std::uint32_t /*version*/) {
+  ar(c.table, c.row, c.column);
+}
+
+}  // namespace jixiao
+
+namespace jixiao::workflow {
+
+template <class Archive>
+void serialize(Archive& ar, MeetingEvidence& e, std::uint32_t /*version*/) {
+  ar(e.meeting_kind, e.date, e.session, e.minutes_number, e.decision, e.attachment_hashes);
+}
+
+template <class Archive>
+void serialize(Archive& ar, StageSignoff& s, std::uint32_t /*version*/) {
+  ar(s.stage_id, s.by);
+}
+
+template <class Archive>
+void serialize(Archive& ar, SubmissionState& s, std::uint32_t /*version*/) {
+  ar(s.submission_id, s.unit, s.form_kind, s.round_id, s.definition_id, s.definition_version, s.version, s.phase,
+     s.stage_id, s.amount_fen, s.content_hash, s.submitter, s.submit_count, s.return_count, s.reviews_since_submit,
+     s.signoffs, s.last_return_reason, s.last_returned_from, s.updated_at, s.first_submitted_at, s.reached_finance_at,
+     s.accepted_at);
+}
+
+}  // namespace jixiao::workflow
+
+namespace jixiao::sync {
+
+template <class Archive>
+void serialize(Archive& ar, HybridTimestamp& t, std::uint32_t /*version*/) {
+  ar(t.wall_ms, t.counter);
+}
+template <class Archive>
+void serialize(Archive& ar, CreateForm& p, std::uint32_t /*version*/) {
+  ar(p.template_ref, p.unit_code, p.unit_name, p.fiscal_year, p.money_unit);
+}
+template <class Archive>
+void serialize(Archive& ar, SetCell& p, std::uint32_t /*version*/) {
+  ar(p.cell, p.value, p.base_value);
+}
+template <class Archive>
+void serialize(Archive& ar, InsertRow& p, std::uint32_t /*version*/) {
+  ar(p.table, p.row_id, p.after_row, p.cells);
+}
+template <class Archive>
+void serialize(Archive& ar, DeleteRow& p, std::uint32_t /*version*/) {
+  ar(p.table, p.row_id);
+}
+template <class Archive>
+void serialize(Archive& ar, WorkflowAction& p, std::uint32_t /*version*/) {
+  ar(p.action, p.expected_version, p.content_hash, p.reason, p.return_to_stage, p.evidence);
+}
+template <class Archive>
+void serialize(Archive& ar, ResolveConflict& p, std::uint32_t /*version*/) {
+  ar(p.conflict_id, p.resolution, p.value);
+}
+template <class Archive>
+void serialize(Archive& ar, Operation& op, std::uint32_t /*version*/) {
+  ar(op.id, op.form_id, op.author, op.device, op.hlc, op.base_seq, op.payload);
+}
+template <class Archive>
+void serialize(Archive& ar, ConflictSide& s, std::uint32_t /*version*/) {
+  ar(s.value, s.author, s.device, s.hlc, s.op_id);
+}
+template <class Archive>
+void serialize(Archive& ar, ConflictRecord& c, std::uint32_t /*version*/) {
+  ar(c.id, c.form_id, c.kind, c.cell, c.winner, c.loser, c.row_cells, c.resolved, c.resolution, c.resolved_by);
+}
+template <class Archive>
+void serialize(Archive& ar, FormCreated& e, std::uint32_t /*version*/) {
+  ar(e.form, e.workflow);
+}
+template <class Archive>
+void serialize(Archive& ar, CellWritten& e, std::uint32_t /*version*/) {
+  ar(e.cell, e.value);
+}
+template <class Archive>
+void serialize(Archive& ar, RowInserted& e, std::uint32_t /*version*/) {
+  ar(e.table, e.row_id, e.after_row, e.cells);
+}
+template <class Archive>
+void serialize(Archive& ar, RowDeleted& e, std::uint32_t /*version*/) {
+  ar(e.table, e.row_id);
+}
+template <class Archive>
+void serialize(Archive& ar, WorkflowChanged& e, std::uint32_t /*version*/) {
+  ar(e.state);
+}
+template <class Archive>
+void serialize(Archive& ar, ConflictOpened& e, std::uint32_t /*version*/) {
+  ar(e.conflict);
+}
+template <class Archive>
+void serialize(Archive& ar, ConflictClosed& e, std::uint32_t /*version*/) {
+  ar(e.conflict_id, e.resolution, e.resolved_by);
+}
+template <class Archive>
+void serialize(Archive& ar, LogEntry& e, std::uint32_t /*version*/) {
+  ar(e.seq, e.form_id, e.op_id, e.author, e.device, e.hlc, e.effects);
+}
+template <class Archive>
+void serialize(Archive& ar, CellStamp& s, std::uint32_t /*version*/) {
+  ar(s.seq, s.hlc, s.device, s.author);
+}
+template <class Archive>
+void serialize(Archive& ar, FormReplica& r, std::uint32_t /*version*/) {
+  ar(r.form, r.workflow, r.stamps, r.deleted_rows, r.conflicts, r.last_seq);
+}
+
+}  // namespace jixiao::sync
+
+CEREAL_CLASS_VERSION(jixiao::CellRef, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::MeetingEvidence, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::StageSignoff, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::SubmissionState, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::HybridTimestamp, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::CreateForm, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::SetCell, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::InsertRow, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::DeleteRow, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::WorkflowAction, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::ResolveConflict, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::Operation, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::ConflictSide, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::ConflictRecord, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::FormCreated, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::CellWritten, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::RowInserted, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::RowDeleted, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::WorkflowChanged, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::ConflictOpened, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::ConflictClosed, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::LogEntry, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::CellStamp, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::FormReplica, 0)

@@ -1,0 +1,136 @@
+// The sync protocol: messages and their wire encoding (docs/protocol.md).
+//
+//   message  := envelope payload
+//   envelope := magic "JXS" (3 bytes)
+//               protocol_version : u8        (kProtocolVersion)
+//               message_type     : u16 LE    (MessageType)
+//               flags            : u16 LE    (0; reserved)
+//               payload_length   : u32 LE    (≤ kMaxPayloadBytes, = bytes that follow)
+//   payload  := cereal binary archive of the message struct (little-endian,
+//               u64 container sizes, u32 class version on a type's first use)
+//
+// Decoding is hostile-input safe: the envelope's magic, version, type and
+// length are checked before any byte of the payload is decoded, and the
+// payload is read by a bounded archive that refuses any container size
+// larger than the bytes that remain and never allocates ahead of the bytes
+// it has actually read. Every failure is a Status (kInvalidArgument for a
+// malformed message, kUnsupportedVersion for another protocol version,
+// kResourceExhausted for an oversized one); nothing throws out of decode.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jixiao/common/status.h"
+#include "jixiao/sync/model.h"
+
+namespace jixiao::sync {
+
+inline constexpr std::uint8_t kProtocolVersion = 1;
+inline constexpr std::size_t kEnvelopeBytes = 12;
+inline constexpr std::uint32_t kMaxPayloadBytes = 1u << 20;  // 1 MiB
+
+// Never renumbered; new types are appended.
+enum class MessageType : std::uint16_t {
+  kSyncRequest = 1,
+  kSyncResponse = 2,
+  kErrorResponse = 3,
+};
+
+// What the client should do about an error (realm-style: an instruction,
+// not a string to parse).
+enum class NextStep : std::uint8_t {
+  kRetry = 0,       // transient: send the same request again later
+  kReauthenticate = 1,
+  kResetReplica = 2,  // the replica cannot continue; fetch everything afresh
+  kGiveUp = 3,        // a bug or a policy refusal: tell the user
+};
+
+// Client -> server: "here is what I did; send me what I have not seen".
+// Carries the whole outbox (up to the size limit) and the cursor, so a week
+// of offline work travels in one round trip.
+struct SyncRequest {
+  std::uint64_t request_id = 0;
+  DeviceId device;
+  UserId user;
+  ServerSeq cursor = 0;  // the last ServerSeq this replica has applied
+  std::vector<Operation> ops;
+  std::uint32_t max_response_bytes = kMaxPayloadBytes;
+  friend bool operator==(const SyncRequest&, const SyncRequest&) = default;
+};
+
+// The server's answer for one operation. Repeating an operation (same id)
+// gets the same answer: replays change nothing.
+struct OpResult {
+  OpId op_id;
+  ServerSeq seq = 0;  // > 0: applied as this log entry; 0: rejected
+  StatusCode code = StatusCode::kOk;
+  std::uint16_t reason = 0;  // workflow refusal or SyncReason
+  std::string message;       // Chinese, for the author
+  friend bool operator==(const OpResult&, const OpResult&) = default;
+};
+
+// A form the receiver could not see before (it just reached the receiver's
+// unit): its whole replica as of `replica.last_seq`.
+struct FormSnapshot {
+  FormReplica replica;
+  friend bool operator==(const FormSnapshot&, const FormSnapshot&) = default;
+};
+
+struct SyncResponse {
+  std::uint64_t request_id = 0;
+  std::vector<OpResult> results;      // one per operation of the request, in order
+  std::vector<FormSnapshot> snapshots;
+  std::vector<LogEntry> entries;      // ascending seq, only forms the user may see
+  ServerSeq cursor = 0;               // apply everything, then store this cursor
+  bool more = false;                  // more entries wait: ask again at once
+  friend bool operator==(const SyncResponse&, const SyncResponse&) = default;
+};
+
+struct ErrorResponse {
+  std::uint64_t request_id = 0;
+  StatusCode code = StatusCode::kInternal;
+  std::uint16_t reason = 0;
+  NextStep next = NextStep::kGiveUp;
+  std::string message;  // Chinese
+  friend bool operator==(const ErrorResponse&, const ErrorResponse&) = default;
+};
+
+// Sync-level reasons (Status::reason()), never renumbered. Workflow refusals
+// use 101–402 (workflow/refusal.h); these start at 1001.
+enum class SyncReason : std::uint16_t {
+  kUnknownForm = 1001,        // 表单不存在
+  kFormExists = 1002,         // 表单编号已存在
+  kBadCell = 1003,            // 单元格不存在或值的类型不对
+  kRowExists = 1004,          // 行编号已存在
+  kRowMissing = 1005,         // 行不存在
+  kConflictMissing = 1006,    // 冲突记录不存在
+  kConflictClosed = 1007,     // 冲突已被处理
+  kOpIdReused = 1008,         // 操作编号已用于另一内容
+  kNotAuthorOfDevice = 1009,  // 操作的作者或设备与会话不符
+  kUnknownTemplate = 1010,    // 模板不存在
+  kOutOfScope = 1011,         // 无权访问该单位的表单
+  kMalformedMessage = 1012,   // 消息格式错误
+  kUnsupportedProtocol = 1013,
+  kMessageTooLarge = 1014,
+};
+
+// Message <-> bytes (envelope + payload).
+std::string encode_message(const SyncRequest& m);
+std::string encode_message(const SyncResponse& m);
+std::string encode_message(const ErrorResponse& m);
+
+// Reads only the envelope: the type of a message whose envelope is sound.
+Result<MessageType> peek_message_type(std::string_view bytes);
+
+Result<SyncRequest> decode_sync_request(std::string_view bytes);
+Result<SyncResponse> decode_sync_response(std::string_view bytes);
+Result<ErrorResponse> decode_error_response(std::string_view bytes);
+
+// Size of an encoded log entry, for filling a response up to a byte budget.
+std::size_t encoded_size(const LogEntry& entry);
+std::size_t encoded_size(const FormSnapshot& snapshot);
+
+}  // namespace jixiao::sync

@@ -1,0 +1,90 @@
+// The client's side of the protocol over any message transport: turns the
+// replica's outbox and cursor into SyncRequests and the server's answers into
+// replica updates. The transport is two callbacks — the session sends bytes
+// through `send`; the owner hands it every message received — so the same
+// session runs over the in-process fake network of the tests and over a
+// WebSocket.
+//
+// Resilience: one request in flight at a time, matched to its answer by
+// request_id; an answer to anything else (a duplicate, a late answer to a
+// request given up on) is ignored; no answer within the timeout, or a lost
+// connection, means the request is sent again (built afresh from the
+// replica, which is safe because operations are idempotent on the server
+// and entries on the client). A response with `more` is followed at once by
+// the next request, so a dropped connection resumes at the stored cursor.
+//
+// Time is passed in (milliseconds on any monotonic scale), never read.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jixiao/common/status.h"
+#include "jixiao/sync/client_replica.h"
+
+namespace jixiao::sync {
+
+struct SyncSessionStats {
+  std::uint64_t requests_sent = 0;
+  std::uint64_t responses_applied = 0;
+  std::uint64_t resends = 0;       // timeouts and lost connections
+  std::uint64_t ignored = 0;       // duplicates, stale or undecodable answers
+  std::uint64_t errors = 0;        // ErrorResponses received
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+};
+
+class ClientSyncSession {
+ public:
+  using Send = std::function<void(std::string bytes)>;
+
+  // `replica` is borrowed. `timeout`: how long to wait for an answer.
+  ClientSyncSession(ClientReplica& replica, Send send, std::chrono::milliseconds timeout);
+
+  // Starts a sync cycle now unless one is running.
+  void begin(std::chrono::milliseconds now);
+  // A message from the server.
+  void on_message(std::string_view bytes, std::chrono::milliseconds now);
+  // Call regularly: resends after the timeout.
+  void on_tick(std::chrono::milliseconds now);
+  // The transport lost its connection: whatever was in flight will be resent.
+  void on_connection_lost(std::chrono::milliseconds now);
+
+  bool in_flight() const;
+  // The last cycle finished: nothing left to send, no `more` pending.
+  bool idle() const;
+  const SyncSessionStats& stats() const;
+  // The last error the server or the replica reported (OK if none).
+  const Status& last_error() const;
+
+ private:
+  void send_next(std::chrono::milliseconds now);
+  void handle_response(std::string_view bytes, std::chrono::milliseconds now);
+  void handle_error(std::string_view bytes, std::chrono::milliseconds now);
+
+  ClientReplica& replica_;
+  Send send_;
+  std::chrono::milliseconds timeout_;
+  std::uint64_t next_request_id_ = 1;
+  bool in_flight_ = false;
+  bool again_ = false;  // send another request after this one
+  SyncRequest outstanding_;
+  std::chrono::milliseconds sent_at_{0};
+  SyncSessionStats stats_;
+  Status last_error_;
+  // A request to send at the first tick at or after this time (a lost
+  // connection: at once; a retryable error or a replica failure: after the
+  // timeout).
+  std::optional<std::chrono::milliseconds> retry_at_;
+  // Inside send_: a transport that answers synchronously re-enters
+  // on_message; the next request is then sent by the outer loop, not by
+  // recursion.
+  bool sending_ = false;
+  bool send_requested_ = false;
+};
+
+}  // namespace jixiao::sync

@@ -1,0 +1,289 @@
+// The server side of sync, driven with hand-made operations: sequence
+// numbers, idempotency, the workflow's say over edits, visibility by unit,
+// pagination, and the audit chain written beside every change.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "jixiao/common/form_codec.h"
+#include "jixiao/common/uuid.h"
+#include "jixiao/sync/merge.h"
+#include "jixiao/sync/sync_server.h"
+#include "jixiao/workflow/audit_log.h"
+#include "jixiao/workflow/refusal.h"
+
+namespace jixiao::sync {
+namespace {
+
+using workflow::Action;
+
+class SyncServerTest : public ::testing::Test {
+ protected:
+  SyncServerTest() : clock_(workflow::utc_time(2022, 1, 10, 9, 0)), hlc_(clock_) {}
+
+  void SetUp() override {
+    ASSERT_TRUE(templates_.load_directory(JIXIAO_TEMPLATE_DIR).is_ok());
+    Organisation& org = directory_.organisation;
+    ASSERT_TRUE(org.add_unit({"F001", "保定市财政局", UnitLevel::kFinanceBureau, "", ""}).is_ok());
+    ASSERT_TRUE(org.add_unit({"731002", "保定市科学技术协会", UnitLevel::kCity, "", "F001"}).is_ok());
+    ASSERT_TRUE(org.add_unit({"731101", "竞秀区科协", UnitLevel::kDistrict, "731002", "F001"}).is_ok());
+    ASSERT_TRUE(org.add_unit({"731102", "莲池区科协", UnitLevel::kDistrict, "731002", "F001"}).is_ok());
+    add_user("p1", "731101", Role::kPreparer);
+    add_user("p2", "731101", Role::kPreparer);
+    add_user("r1", "731101", Role::kUnitReviewer);
+    add_user("p3", "731102", Role::kPreparer);
+    add_user("c1", "731002", Role::kSupervisor);
+    add_user("f1", "F001", Role::kFinanceReviewer);
+    std::vector<workflow::WorkflowDefinition> defs;
+    for (const char* name : {"district-default.json", "city-default.json"}) {
+      auto def = workflow::load_workflow_definition(std::string(JIXIAO_SOURCE_DIR) + "/workflow/definitions/" + name);
+      ASSERT_TRUE(def.is_ok()) << def.status().to_string();
+      defs.push_back(std::move(*def));
+    }
+    auto server = SyncServer::open(":memory:", directory_, templates_, std::move(defs), clock_);
+    ASSERT_TRUE(server.is_ok()) << server.status().to_string();
+    server_ = std::move(*server);
+  }
+
+  void add_user(const std::string& id, const std::string& unit, Role role) {
+    directory_.users[id] = User{id, id, unit, {role}, false};
+  }
+
+  Operation op(const std::string& user, const FormId& form, OpPayload payload, ServerSeq base = 0) {
+    return Operation{new_uuid_v4(), form, user, "dev-" + user, hlc_.now(), base, std::move(payload)};
+  }
+
+  SyncResponse send(const std::string& user, std::vector<Operation> ops, ServerSeq cursor = 0,
+                    std::uint32_t max_bytes = kMaxPayloadBytes) {
+    SyncRequest req{next_request_++, "dev-" + user, user, cursor, std::move(ops), max_bytes};
+    auto r = server_->handle(req, {user, "dev-" + user});
+    EXPECT_TRUE(r.is_ok()) << r.status().to_string();
+    return r.is_ok() ? *r : SyncResponse{};
+  }
+
+  // Creates a small project form in 731101 (10 万元: below the meeting threshold).
+  FormId create_form(const std::string& user = "p1") {
+    const FormId id = new_uuid_v4();
+    const SyncResponse r =
+        send(user, {op(user, id, CreateForm{{"project_self_eval_row_points", 1}, "731101", "竞秀区科协", 2021,
+                                            MoneyUnit::kWanYuan})});
+    EXPECT_GT(r.results.at(0).seq, 0u) << r.results.at(0).message;
+    return id;
+  }
+
+  SetCell set(const std::string& field, const std::string& text) {
+    return SetCell{CellRef::field(field), CellValue::of_text(text), {}};
+  }
+
+  std::string hash_of(const FormId& id) { return form_content_hash(server_->replica(id)->form); }
+
+  workflow::ManualClock clock_;
+  HybridClock hlc_;
+  TemplateRegistry templates_;
+  Directory directory_;
+  std::unique_ptr<SyncServer> server_;
+  std::uint64_t next_request_ = 1;
+};
+
+TEST_F(SyncServerTest, AcceptedOperationsGetConsecutiveSequenceNumbers) {
+  const FormId id = create_form();
+  const SyncResponse r = send("p1", {op("p1", id, set("project_name", "科普经费")), op("p1", id, set("department", "市科协"))});
+  ASSERT_EQ(r.results.size(), 2u);
+  EXPECT_EQ(r.results[0].seq, 2u);
+  EXPECT_EQ(r.results[1].seq, 3u);
+  EXPECT_EQ(server_->head(), 3u);
+  EXPECT_EQ(server_->replica(id)->form.field("project_name").text, "科普经费");
+}
+
+TEST_F(SyncServerTest, ReplayingAnOperationChangesNothingAndGetsTheSameAnswer) {
+  const FormId id = create_form();
+  const Operation edit = op("p1", id, set("project_name", "科普经费"));
+  const SyncResponse first = send("p1", {edit});
+  const std::string before = replica_hash(*server_->replica(id));
+  const SyncResponse again = send("p1", {edit, edit});
+  EXPECT_EQ(again.results.at(0), first.results.at(0));
+  EXPECT_EQ(again.results.at(1), first.results.at(0));
+  EXPECT_EQ(server_->head(), 2u);
+  EXPECT_EQ(replica_hash(*server_->replica(id)), before);
+}
+
+TEST_F(SyncServerTest, AnOperationIdReusedForOtherContentIsRefused) {
+  const FormId id = create_form();
+  Operation edit = op("p1", id, set("project_name", "科普经费"));
+  send("p1", {edit});
+  edit.payload = set("project_name", "别的内容");
+  const SyncResponse r = send("p1", {edit});
+  EXPECT_EQ(r.results.at(0).seq, 0u);
+  EXPECT_EQ(r.results.at(0).reason, static_cast<std::uint16_t>(SyncReason::kOpIdReused));
+  EXPECT_EQ(server_->replica(id)->form.field("project_name").text, "科普经费");
+}
+
+TEST_F(SyncServerTest, AnOperationSignedAsAnotherUserIsRefused) {
+  const FormId id = create_form();
+  Operation forged = op("p2", id, set("project_name", "冒名"));
+  const SyncResponse r = send("p1", {forged});
+  EXPECT_EQ(r.results.at(0).seq, 0u);
+  EXPECT_EQ(r.results.at(0).reason, static_cast<std::uint16_t>(SyncReason::kNotAuthorOfDevice));
+}
+
+TEST_F(SyncServerTest, ARequestFromAnotherDeviceThanTheSessionIsAnError) {
+  SyncRequest req{1, "dev-other", "p1", 0, {}, kMaxPayloadBytes};
+  auto r = server_->handle(req, {"p1", "dev-p1"});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_EQ(r.status().reason(), static_cast<std::uint16_t>(SyncReason::kNotAuthorOfDevice));
+}
+
+TEST_F(SyncServerTest, FormsOfAnotherUnitAreOutOfReach) {
+  const FormId id = create_form();
+  const SyncResponse r = send("p3", {op("p3", id, set("project_name", "越权"))});
+  EXPECT_EQ(r.results.at(0).seq, 0u);
+  EXPECT_EQ(r.results.at(0).code, StatusCode::kPermissionDenied);
+  EXPECT_TRUE(send("p3", {}).entries.empty());
+}
+
+TEST_F(SyncServerTest, EditsAfterSubmissionAreRejectedWithTheWorkflowsReason) {
+  const FormId id = create_form();
+  const SyncResponse submitted =
+      send("p1", {op("p1", id, WorkflowAction{Action::kSubmit, 0, hash_of(id), {}, {}, {}})});
+  ASSERT_GT(submitted.results.at(0).seq, 0u) << submitted.results.at(0).message;
+  const SyncResponse r = send("p2", {op("p2", id, set("project_name", "提交后修改"))});
+  EXPECT_EQ(r.results.at(0).seq, 0u);
+  EXPECT_EQ(r.results.at(0).reason, static_cast<std::uint16_t>(workflow::Refusal::kNotEditableInState));
+  EXPECT_NE(r.results.at(0).message.find("只有草稿或被退回的表单可以修改"), std::string::npos) << r.results.at(0).message;
+}
+
+TEST_F(SyncServerTest, SubmittingAVersionOtherThanTheServersIsStale) {
+  const FormId id = create_form();
+  const std::string seen = hash_of(id);
+  send("p2", {op("p2", id, set("project_name", "同事的修改"))});
+  const SyncResponse r = send("p1", {op("p1", id, WorkflowAction{Action::kSubmit, 0, seen, {}, {}, {}})});
+  EXPECT_EQ(r.results.at(0).seq, 0u);
+  EXPECT_EQ(r.results.at(0).reason, static_cast<std::uint16_t>(workflow::Refusal::kStaleContent));
+}
+
+TEST_F(SyncServerTest, AColleagueInTheSameUnitReceivesTheFormAndItsEdits) {
+  const FormId id = create_form();
+  send("p1", {op("p1", id, set("project_name", "科普经费"))});
+  const SyncResponse r = send("p2", {}, 0);
+  ASSERT_EQ(r.snapshots.size(), 1u);
+  EXPECT_EQ(r.snapshots[0].replica.form.field("project_name").text, "科普经费");
+  EXPECT_EQ(r.cursor, server_->head());
+  EXPECT_FALSE(r.more);
+  // From that cursor on, only what is new.
+  send("p1", {op("p1", id, set("department", "市科协"))});
+  const SyncResponse next = send("p2", {}, r.cursor);
+  EXPECT_TRUE(next.snapshots.empty());
+  ASSERT_EQ(next.entries.size(), 1u);
+  EXPECT_EQ(next.entries[0].seq, 3u);
+}
+
+TEST_F(SyncServerTest, TheCityAndTheBureauSeeADistrictFormOnlyOnceItReachesThem) {
+  const FormId id = create_form();
+  auto budget = Money::parse("10", MoneyUnit::kWanYuan);
+  send("p1", {op("p1", id, SetCell{CellRef{"funds", "total", "full_year_budget"}, CellValue::of_money(*budget), {}})});
+  EXPECT_TRUE(server_->visible_replica_hashes("c1").empty());
+  send("p1", {op("p1", id, WorkflowAction{Action::kSubmit, 0, hash_of(id), {}, {}, {}})});
+  EXPECT_TRUE(server_->visible_replica_hashes("c1").empty());  // at 单位审核
+  // 10 万元 ≥ 2 万元: the meeting stages apply; approve them all in order.
+  const auto approve = [&](const std::string& user, std::uint64_t version,
+                           std::optional<workflow::MeetingEvidence> evidence = std::nullopt) {
+    const SyncResponse r =
+        send(user, {op(user, id, WorkflowAction{Action::kApprove, version, hash_of(id), {}, {}, evidence})});
+    return r.results.at(0);
+  };
+  add_user("m1", "731101", Role::kMeetingSecretary);
+  add_user("m2", "731101", Role::kMeetingSecretary);
+  ASSERT_GT(approve("r1", 1).seq, 0u);
+  workflow::MeetingEvidence chair{"主席会", "2022-01-05", "第3次主席会", "纪要〔2022〕1号", "同意", {}};
+  workflow::MeetingEvidence party{"党组会", "2022-01-07", "第15次党组会", "纪要〔2022〕2号", "同意", {}};
+  const OpResult chair_result = approve("m1", 2, chair);
+  ASSERT_GT(chair_result.seq, 0u) << chair_result.message;
+  const OpResult party_result = approve("m2", 3, party);
+  ASSERT_GT(party_result.seq, 0u) << party_result.message;
+  // Now at 上级审核: the city sees it (as a snapshot), the bureau does not yet.
+  EXPECT_EQ(server_->visible_replica_hashes("c1").size(), 1u);
+  EXPECT_TRUE(server_->visible_replica_hashes("f1").empty());
+  const SyncResponse city = send("c1", {}, 0);
+  ASSERT_EQ(city.snapshots.size(), 1u);
+  EXPECT_EQ(city.snapshots[0].replica.workflow.stage_id, "supervisor_review");
+  ASSERT_GT(approve("c1", 4).seq, 0u);
+  EXPECT_EQ(server_->visible_replica_hashes("f1").size(), 1u);
+  // The other district never sees it.
+  EXPECT_TRUE(server_->visible_replica_hashes("p3").empty());
+}
+
+TEST_F(SyncServerTest, ALargeBacklogComesInPagesThatResumeAtTheCursor) {
+  const FormId id = create_form();
+  std::vector<Operation> ops;
+  const std::string text(2000, 'x');
+  for (int i = 0; i < 50; ++i) ops.push_back(op("p1", id, set("narr_basic", text + std::to_string(i))));
+  send("p1", ops);
+  ServerSeq cursor = 0;
+  int pages = 0;
+  std::size_t snapshots = 0;
+  std::size_t entries = 0;
+  FormReplica replica;
+  for (bool more = true; more && pages < 100; ++pages) {
+    const SyncResponse r = send("p2", {}, cursor, 16 * 1024);
+    for (const auto& s : r.snapshots) replica = s.replica;
+    for (const auto& e : r.entries) apply_entry(replica, e);
+    snapshots += r.snapshots.size();
+    entries += r.entries.size();
+    EXPECT_GE(r.cursor, cursor);
+    cursor = r.cursor;
+    more = r.more;
+  }
+  EXPECT_EQ(snapshots, 1u);
+  EXPECT_EQ(cursor, server_->head());
+  EXPECT_EQ(replica_hash(replica), replica_hash(*server_->replica(id)));
+}
+
+TEST_F(SyncServerTest, EveryChangeAndRefusalIsInAnIntactAuditChain) {
+  const FormId id = create_form();
+  send("p1", {op("p1", id, set("project_name", "科普经费"))});
+  send("p3", {op("p3", id, set("project_name", "越权"))});
+  const auto records = server_->audit_records();
+  ASSERT_GE(records.size(), 3u);
+  const auto verdict = workflow::verify_audit_chain(records);
+  EXPECT_TRUE(verdict.ok()) << verdict.status.to_string();
+  bool saw_change = false;
+  bool saw_refusal = false;
+  for (const auto& r : records) {
+    if (r.event.kind == workflow::AuditKind::kContentChange && r.event.actor == "p1" &&
+        r.event.field("new") != nullptr && *r.event.field("new") == "科普经费") {
+      saw_change = true;
+    }
+    if (r.event.kind == workflow::AuditKind::kRefusal && r.event.actor == "p3") saw_refusal = true;
+  }
+  EXPECT_TRUE(saw_change);
+  EXPECT_TRUE(saw_refusal);
+}
+
+TEST_F(SyncServerTest, StateSurvivesReopeningTheDatabase) {
+  const auto path = std::filesystem::temp_directory_path() / ("jixiao-server-" + new_uuid_v4() + ".db");
+  std::vector<workflow::WorkflowDefinition> defs;
+  for (const char* name : {"district-default.json", "city-default.json"}) {
+    defs.push_back(*workflow::load_workflow_definition(std::string(JIXIAO_SOURCE_DIR) + "/workflow/definitions/" + name));
+  }
+  FormId id = new_uuid_v4();
+  {
+    auto server = SyncServer::open(path.string(), directory_, templates_, defs, clock_);
+    ASSERT_TRUE(server.is_ok());
+    SyncRequest req{1, "dev-p1", "p1", 0,
+                    {op("p1", id, CreateForm{{"project_target", 1}, "731101", "竞秀区科协", 2021, MoneyUnit::kWanYuan}),
+                     op("p1", id, set("project_name", "科普经费"))},
+                    kMaxPayloadBytes};
+    ASSERT_TRUE((*server)->handle(req, {"p1", "dev-p1"}).is_ok());
+  }
+  auto again = SyncServer::open(path.string(), directory_, templates_, defs, clock_);
+  ASSERT_TRUE(again.is_ok());
+  EXPECT_EQ((*again)->head(), 2u);
+  EXPECT_EQ((*again)->replica(id)->form.field("project_name").text, "科普经费");
+  EXPECT_TRUE(workflow::verify_audit_chain((*again)->audit_records()).ok());
+  std::filesystem::remove(path);
+  std::filesystem::remove(path.string() + "-wal");
+  std::filesystem::remove(path.string() + "-shm");
+}
+
+}  // namespace
+}  // namespace jixiao::sync
