@@ -146,6 +146,13 @@ std::size_t encoded_size(const LogEntry& entry) {
   return out.size();
 }
 
+std::size_t encoded_size(const Operation& op) {
+  std::string out;
+  WireOutputArchive ar(out);
+  ar(op);
+  return out.size();
+}
+
 std::size_t encoded_size(const FormSnapshot& snapshot) {
   std::string out;
   WireOutputArchive ar(out);

@@ -314,7 +314,10 @@ struct SyncServer::Impl {
       }
       workflow::SubmissionState state = engine->new_submission(op.form_id, create->unit_code, create->template_ref.id);
       if (auto s = engine->check_edit(state, actor); !s) return s;
-      Form form = new_blank_form(**tmpl, create->unit_code, create->unit_name, create->fiscal_year);
+      // The unit's name is the directory's, whatever the client wrote.
+      const Unit* unit = directory.organisation.find(create->unit_code);
+      Form form = new_blank_form(**tmpl, create->unit_code, unit != nullptr ? unit->name : create->unit_name,
+                                 create->fiscal_year);
       form.id = op.form_id;
       form.money_unit = create->money_unit;
       d.effects.emplace_back(FormCreated{std::move(form), std::move(state)});

@@ -60,6 +60,15 @@ std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(WireInputArc
   ar.loadBinary(std::addressof(t), sizeof(t));
 }
 
+// A bool is one byte, 0 or 1: anything else from the wire is refused rather
+// than becoming an invalid bool (undefined behaviour).
+inline void CEREAL_LOAD_FUNCTION_NAME(WireInputArchive& ar, bool& b) {
+  unsigned char byte = 0;
+  ar.loadBinary(&byte, 1);
+  if (byte > 1) throw cereal::Exception("invalid bool");
+  b = byte == 1;
+}
+
 template <class Archive, class T>
 CEREAL_ARCHIVE_RESTRICT(WireInputArchive, WireOutputArchive)
 CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, cereal::NameValuePair<T>& t) {

@@ -132,5 +132,6 @@ Result<ErrorResponse> decode_error_response(std::string_view bytes);
 // Size of an encoded log entry, for filling a response up to a byte budget.
 std::size_t encoded_size(const LogEntry& entry);
 std::size_t encoded_size(const FormSnapshot& snapshot);
+std::size_t encoded_size(const Operation& op);
 
 }  // namespace jixiao::sync
