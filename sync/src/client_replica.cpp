@@ -1,0 +1,973 @@
+// The client's local replica (client_replica.h) on SQLite.
+//
+// Schema (PRAGMA user_version = 1):
+//
+//   meta(key TEXT PRIMARY KEY, value)
+//     device, user          the identity the file belongs to (device must match)
+//     cursor                the last ServerSeq applied
+//     hlc_wall_ms, hlc_counter
+//                           the last hybrid timestamp issued or observed, so
+//                           the clock never goes backwards across restarts
+//   forms(form_id PK, template_id, template_version, last_seq, replica BLOB)
+//                           the CONFIRMED replica (encode_replica), as the
+//                           server's log last said; last_seq duplicated so
+//                           that snapshots and base_seq need no decoding
+//   outbox(local_seq INTEGER PK AUTOINCREMENT, op_id UNIQUE, form_id, kind,
+//          op BLOB, acked_seq NULL)
+//                           this device's operations, oldest first. An op
+//                           the server accepted keeps its seq in acked_seq and
+//                           stays until the cursor covers that seq (so the
+//                           view keeps showing it until its effect arrives)
+//   rejected(rejected_seq INTEGER PK AUTOINCREMENT, op_id UNIQUE, form_id,
+//            op BLOB, code, reason, message, state)
+//                           operations the server refused (RejectedChange)
+//
+// A form created here and not yet confirmed has no row in `forms`: it exists
+// as the CreateForm operation in the outbox, and its view is built from it
+// (new_blank_form with the operation's parameters).
+//
+// Every public mutating call is one BEGIN IMMEDIATE transaction that also
+// persists the hybrid clock; any error rolls it back and changes nothing.
+#include "jixiao/sync/client_replica.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <functional>
+#include <utility>
+
+#include "jixiao/common/cell_ref.h"
+#include "jixiao/common/form_codec.h"
+#include "jixiao/common/form_json.h"
+#include "jixiao/common/uuid.h"
+#include "jixiao/sync/merge.h"
+
+namespace jixiao::sync {
+namespace {
+
+constexpr int kSchemaVersion = 1;
+constexpr int kBusyTimeoutMs = 5000;
+// The largest operation accepted locally: half a message, as next_request's
+// default share of a request, so any single operation always fits one.
+constexpr std::size_t kMaxOperationBytes = kMaxPayloadBytes / 2;
+
+// ---- SQLite plumbing ------------------------------------------------------------
+
+// Codes by what the caller should do: a busy or full disk is transient
+// (retry), damaged files are corruption, anything else is a bug here.
+Status db_error(sqlite3* db, int rc, std::string_view what) {
+  const int primary = rc & 0xFF;
+  std::string detail = std::string(what) + ": " + sqlite3_errstr(rc);
+  if (db != nullptr) detail += " (" + std::string(sqlite3_errmsg(db)) + ")";
+  switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      return Status(StatusCode::kUnavailable, "本机数据库暂时无法使用，请稍后重试", std::move(detail));
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Status::corruption("本机数据库已损坏", std::move(detail));
+    default:
+      return Status::internal("本机数据库操作失败", std::move(detail));
+  }
+}
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db), sql_(sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& text(int i, std::string_view v) {
+    if (ok()) note(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& blob(int i, std::string_view v) {
+    if (ok()) note(sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& i64(int i, std::int64_t v) {
+    if (ok()) note(sqlite3_bind_int64(stmt_, i, v));
+    return *this;
+  }
+  Stmt& u64(int i, std::uint64_t v) { return i64(i, static_cast<std::int64_t>(v)); }
+
+  // true: a row is ready; false: done (or an error, see status()).
+  bool row() {
+    if (!ok()) return false;
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) rc_ = rc;
+    return false;
+  }
+  // Runs a statement that returns no rows.
+  Status run() {
+    while (row()) {
+    }
+    return status();
+  }
+  Status status() const { return ok() ? Status::ok() : db_error(db_, rc_, sql_); }
+
+  std::string col_text(int i) const {
+    const auto* p = sqlite3_column_text(stmt_, i);
+    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), bytes(i));
+  }
+  std::string col_blob(int i) const {
+    const void* p = sqlite3_column_blob(stmt_, i);
+    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), bytes(i));
+  }
+  std::size_t bytes(int i) const { return static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)); }
+  std::int64_t col_i64(int i) const { return sqlite3_column_int64(stmt_, i); }
+  std::uint64_t col_u64(int i) const { return static_cast<std::uint64_t>(col_i64(i)); }
+  bool col_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+
+ private:
+  bool ok() const { return rc_ == SQLITE_OK; }
+  void note(int rc) {
+    if (rc != SQLITE_OK) rc_ = rc;
+  }
+  sqlite3* db_;
+  const char* sql_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_ = SQLITE_OK;
+};
+
+Status exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  sqlite3_free(err);
+  return rc == SQLITE_OK ? Status::ok() : db_error(db, rc, sql);
+}
+
+// BEGIN IMMEDIATE … COMMIT; rolls back unless committed.
+class Transaction {
+ public:
+  explicit Transaction(sqlite3* db) : db_(db) {}
+  ~Transaction() {
+    if (active_) (void)exec(db_, "ROLLBACK");
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  Status begin() {
+    Status s = exec(db_, "BEGIN IMMEDIATE");
+    active_ = s.is_ok();
+    return s;
+  }
+  Status commit() {
+    Status s = exec(db_, "COMMIT");
+    if (s) active_ = false;  // on failure the destructor rolls back
+    return s;
+  }
+
+ private:
+  sqlite3* db_;
+  bool active_ = false;
+};
+
+// ---- schema -------------------------------------------------------------------------
+
+// migrations[i] takes the schema from version i to i + 1, inside a transaction.
+const char* const kMigrations[] = {
+    // 0 -> 1
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value NOT NULL);"
+    "CREATE TABLE forms(form_id TEXT PRIMARY KEY, template_id TEXT NOT NULL, template_version INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL, replica BLOB NOT NULL);"
+    "CREATE TABLE outbox(local_seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE,"
+    "  form_id TEXT NOT NULL, kind TEXT NOT NULL, op BLOB NOT NULL, acked_seq INTEGER);"
+    "CREATE INDEX outbox_by_form ON outbox(form_id, local_seq);"
+    "CREATE TABLE rejected(rejected_seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE,"
+    "  form_id TEXT NOT NULL, op BLOB NOT NULL, code INTEGER NOT NULL, reason INTEGER NOT NULL,"
+    "  message TEXT NOT NULL, state INTEGER NOT NULL);"
+    "CREATE INDEX rejected_by_form ON rejected(form_id, rejected_seq);",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion);
+
+Status migrate(sqlite3* db) {
+  int version = 0;
+  {
+    Stmt q(db, "PRAGMA user_version");
+    if (q.row()) version = static_cast<int>(q.col_i64(0));
+    if (auto s = q.status(); !s) return s;
+  }
+  if (version > kSchemaVersion) {
+    return Status::unsupported_version("本机数据库由较新版本的程序创建，请升级程序",
+                                       "schema version " + std::to_string(version));
+  }
+  for (; version < kSchemaVersion; ++version) {
+    Transaction txn(db);
+    if (auto s = txn.begin(); !s) return s;
+    if (auto s = exec(db, kMigrations[version]); !s) return s;
+    const std::string set_version = "PRAGMA user_version = " + std::to_string(version + 1);
+    if (auto s = exec(db, set_version.c_str()); !s) return s;
+    if (auto s = txn.commit(); !s) return s;
+  }
+  return Status::ok();
+}
+
+// ---- small helpers ----------------------------------------------------------------------
+
+Status form_not_found(const FormId& form) { return Status::not_found("本机没有该表单", "form " + form); }
+
+bool is_workflow(const Operation& op) { return std::holds_alternative<WorkflowAction>(op.payload); }
+
+// How a person names a cell in messages, as the form file reader does.
+std::string cell_label(const FormTemplate& tmpl, const Form& form, const CellRef& ref, const CellDef& def) {
+  if (ref.is_field()) return "“" + def.label + "”";
+  const TableDef* td = tmpl.table(ref.table);
+  if (td == nullptr) return "“" + def.label + "”";
+  if (const RowDef* rd = td->row(ref.row)) return td->label + "“" + rd->label + "”行“" + def.label + "”";
+  if (const Table* t = form.table(ref.table)) {
+    for (std::size_t i = 0; i < t->rows.size(); ++i) {
+      if (t->rows[i].id == ref.row) return td->label + " 第 " + std::to_string(i + 1) + " 行“" + def.label + "”";
+    }
+  }
+  return td->label + "“" + def.label + "”";
+}
+
+MoneyUnit unit_of(const FormTemplate& tmpl, const Form& form, const CellRef& ref) {
+  if (!ref.is_field()) {
+    if (const TableDef* td = tmpl.table(ref.table); td != nullptr && td->money_unit) return *td->money_unit;
+  }
+  return form.money_unit;
+}
+
+bool row_in(const FormReplica& r, const std::string& table, const RowId& row) {
+  const Table* t = r.form.table(table);
+  return t != nullptr && t->find(row) != nullptr;
+}
+
+// One outbox row.
+struct OutboxOp {
+  std::int64_t local_seq = 0;
+  Operation op;
+  std::optional<ServerSeq> acked_seq;
+  std::size_t encoded_bytes = 0;
+};
+
+// A form as this device shows it.
+struct LoadedForm {
+  FormReplica view;
+  const FormTemplate* tmpl = nullptr;
+  bool confirmed = false;   // has a confirmed replica
+  ServerSeq confirmed_seq = 0;
+  std::size_t unconfirmed_ops = 0;
+  std::size_t unconfirmed_workflow_ops = 0;
+};
+
+}  // namespace
+
+// ===========================================================================================
+
+struct ClientReplica::Impl {
+  Impl(sqlite3* database, ClientIdentity identity, const TemplateRegistry& registry, const workflow::Clock& c,
+       HybridTimestamp last)
+      : db(database), who(std::move(identity)), templates(registry), hlc(c, last) {}
+  ~Impl() { sqlite3_close_v2(db); }
+
+  // Constant after construction.
+  sqlite3* db;
+  const ClientIdentity who;
+  const TemplateRegistry& templates;
+  // Persisted (meta) in every transaction that moves it.
+  HybridClock hlc;
+
+  // ---- meta ----
+  Result<std::optional<std::string>> meta_text(const char* key) const {
+    Stmt q(db, "SELECT value FROM meta WHERE key = ?1");
+    q.text(1, key);
+    std::optional<std::string> out;
+    if (q.row()) out = q.col_text(0);
+    if (auto s = q.status(); !s) return s;
+    return out;
+  }
+  Result<std::int64_t> meta_int(const char* key) const {
+    Stmt q(db, "SELECT value FROM meta WHERE key = ?1");
+    q.text(1, key);
+    std::int64_t out = 0;
+    if (q.row()) out = q.col_i64(0);
+    if (auto s = q.status(); !s) return s;
+    return out;
+  }
+  Status put_meta_text(const char* key, std::string_view value) {
+    return Stmt(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)").text(1, key).text(2, value).run();
+  }
+  Status put_meta_int(const char* key, std::int64_t value) {
+    return Stmt(db, "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)").text(1, key).i64(2, value).run();
+  }
+  Status save_hlc() {
+    const HybridTimestamp last = hlc.last();
+    if (auto s = put_meta_int("hlc_wall_ms", last.wall_ms); !s) return s;
+    return put_meta_int("hlc_counter", static_cast<std::int64_t>(last.counter));
+  }
+
+  // ---- reading forms and the outbox ----
+  Result<std::optional<FormReplica>> load_confirmed(const FormId& form) const {
+    Stmt q(db, "SELECT replica FROM forms WHERE form_id = ?1");
+    q.text(1, form);
+    std::optional<std::string> blob;
+    if (q.row()) blob = q.col_blob(0);
+    if (auto s = q.status(); !s) return s;
+    if (!blob) return std::optional<FormReplica>{};
+    auto r = decode_replica(*blob);
+    if (!r) return r.status();
+    return std::optional<FormReplica>(std::move(r).value());
+  }
+
+  Result<ServerSeq> confirmed_seq(const FormId& form) const {
+    Stmt q(db, "SELECT last_seq FROM forms WHERE form_id = ?1");
+    q.text(1, form);
+    ServerSeq seq = 0;
+    if (q.row()) seq = q.col_u64(0);
+    if (auto s = q.status(); !s) return s;
+    return seq;
+  }
+
+  Status save_confirmed(const FormReplica& r) {
+    return Stmt(db,
+                "INSERT OR REPLACE INTO forms(form_id, template_id, template_version, last_seq, replica) "
+                "VALUES(?1, ?2, ?3, ?4, ?5)")
+        .text(1, r.form.id)
+        .text(2, r.form.template_ref.id)
+        .i64(3, r.form.template_ref.version)
+        .u64(4, r.last_seq)
+        .blob(5, encode_replica(r))
+        .run();
+  }
+
+  // `form` empty: every form's operations.
+  Result<std::vector<OutboxOp>> load_outbox(const FormId& form, bool unacked_only = false) const {
+    std::string sql = "SELECT local_seq, op, acked_seq FROM outbox";
+    std::vector<std::string> where;
+    if (!form.empty()) where.emplace_back("form_id = ?1");
+    if (unacked_only) where.emplace_back("acked_seq IS NULL");
+    for (std::size_t i = 0; i < where.size(); ++i) sql += (i == 0 ? " WHERE " : " AND ") + where[i];
+    sql += " ORDER BY local_seq";
+    Stmt q(db, sql.c_str());
+    if (!form.empty()) q.text(1, form);
+    std::vector<OutboxOp> out;
+    while (q.row()) {
+      OutboxOp row;
+      row.local_seq = q.col_i64(0);
+      const std::string blob = q.col_blob(1);
+      row.encoded_bytes = blob.size();
+      auto op = decode_operation(blob);
+      if (!op) return op.status();
+      row.op = std::move(op).value();
+      if (!q.col_null(2)) row.acked_seq = q.col_u64(2);
+      out.push_back(std::move(row));
+    }
+    if (auto s = q.status(); !s) return s;
+    return out;
+  }
+
+  Result<const FormTemplate*> template_of(const TemplateRef& ref) const {
+    auto t = templates.find(ref.id, ref.version);
+    if (!t) return t.status();
+    return *t;
+  }
+
+  // Confirmed replica (or the pending create) + this device's operations
+  // that the confirmed replica does not contain yet.
+  Result<LoadedForm> load(const FormId& form) const {
+    LoadedForm out;
+    auto confirmed = load_confirmed(form);
+    if (!confirmed) return confirmed.status();
+    auto ops = load_outbox(form);
+    if (!ops) return ops.status();
+    if (*confirmed) {
+      out.view = std::move(**confirmed);
+      out.confirmed = true;
+      out.confirmed_seq = out.view.last_seq;
+    } else {
+      const CreateForm* create = nullptr;
+      for (const OutboxOp& o : *ops) {
+        if ((create = std::get_if<CreateForm>(&o.op.payload)) != nullptr) break;
+      }
+      if (create == nullptr) return form_not_found(form);
+      auto tmpl = template_of(create->template_ref);
+      if (!tmpl) return tmpl.status();
+      out.view.form = new_blank_form(**tmpl, create->unit_code, create->unit_name, create->fiscal_year);
+      out.view.form.id = form;
+      out.view.form.money_unit = create->money_unit;
+    }
+    auto tmpl = template_of(out.view.form.template_ref);
+    if (!tmpl) return tmpl.status();
+    out.tmpl = *tmpl;
+    for (const OutboxOp& o : *ops) {
+      // Already in the confirmed replica: the server's effect (which may
+      // differ, after a merge) is what shows.
+      if (o.acked_seq && *o.acked_seq <= out.confirmed_seq) continue;
+      apply_local(out.view, o.op);
+      ++out.unconfirmed_ops;
+      if (is_workflow(o.op)) ++out.unconfirmed_workflow_ops;
+    }
+    return out;
+  }
+
+  Result<std::vector<FormId>> form_ids() const {
+    Stmt q(db,
+           "SELECT form_id FROM forms UNION SELECT form_id FROM outbox WHERE kind = 'create_form' "
+           "ORDER BY form_id");
+    std::vector<FormId> out;
+    while (q.row()) out.push_back(q.col_text(0));
+    if (auto s = q.status(); !s) return s;
+    return out;
+  }
+
+  // ---- writing operations ----
+  Operation make_op(const FormId& form, ServerSeq base_seq, OpPayload payload) {
+    Operation op;
+    op.id = new_uuid_v4();
+    op.form_id = form;
+    op.author = who.user.id;
+    op.device = who.device;
+    op.hlc = hlc.now();
+    op.base_seq = base_seq;
+    op.payload = std::move(payload);
+    return op;
+  }
+
+  Status append(const Operation& op) {
+    const std::string blob = encode_operation(op);
+    // An operation that cannot travel would block the outbox for good: the
+    // server refuses the oversized message and every retry is the same.
+    if (blob.size() > kMaxOperationBytes) {
+      return Status(StatusCode::kResourceExhausted, static_cast<std::uint16_t>(SyncReason::kMessageTooLarge),
+                    "修改的内容过长，无法同步（一次修改不能超过 " + std::to_string(kMaxOperationBytes / 1024) +
+                        " KB），请分段填写",
+                    "operation of " + std::to_string(blob.size()) + " bytes");
+    }
+    if (auto s = Stmt(db, "INSERT INTO outbox(op_id, form_id, kind, op) VALUES(?1, ?2, ?3, ?4)")
+                     .text(1, op.id)
+                     .text(2, op.form_id)
+                     .text(3, op_kind_name(op.payload))
+                     .blob(4, blob)
+                     .run();
+        !s) {
+      return s;
+    }
+    return save_hlc();
+  }
+
+  // One local edit: a transaction that reads the form, builds the payload
+  // (or refuses) and appends the operation.
+  Status edit(const FormId& form, const std::function<Result<OpPayload>(const LoadedForm&)>& build) {
+    Transaction txn(db);
+    if (auto s = txn.begin(); !s) return s;
+    auto loaded = load(form);
+    if (!loaded) return loaded.status();
+    auto payload = build(*loaded);
+    if (!payload) return payload.status();
+    if (auto s = append(make_op(form, loaded->confirmed_seq, std::move(payload).value())); !s) return s;
+    return txn.commit();
+  }
+
+  Result<CellValue> parse_text(const LoadedForm& f, const CellRef& cell, std::string_view text) const {
+    auto def = find_cell_def(*f.tmpl, cell);
+    if (!def) return def.status();
+    return parse_cell_text(**def, text, unit_of(*f.tmpl, f.view.form, cell),
+                           cell_label(*f.tmpl, f.view.form, cell, **def), cell.to_string());
+  }
+
+  Result<OpPayload> set_cell_payload(const LoadedForm& f, const CellRef& cell, const CellValue& value) const {
+    auto def = find_cell_def(*f.tmpl, cell);
+    if (!def) return def.status();
+    if (auto s = validate_cell_value(**def, value); !s) return s;
+    const CellValue* current = find_cell(f.view.form, cell);
+    if (current == nullptr) {
+      return Status(StatusCode::kNotFound, static_cast<std::uint16_t>(SyncReason::kRowMissing), "要修改的行不存在",
+                    cell.to_string());
+    }
+    return OpPayload(SetCell{cell, value, *current});
+  }
+
+  // ---- applying a response ----
+  Status apply_results(const SyncRequest& sent, const SyncResponse& response) {
+    for (const OpResult& result : response.results) {
+      if (result.seq > 0) {
+        if (auto s = Stmt(db, "UPDATE outbox SET acked_seq = ?1 WHERE op_id = ?2")
+                         .u64(1, result.seq)
+                         .text(2, result.op_id)
+                         .run();
+            !s) {
+          return s;
+        }
+        continue;
+      }
+      // Rejected: from the outbox (or, if it already left it, the request)
+      // into `rejected`, once.
+      std::optional<std::string> blob;
+      {
+        Stmt q(db, "SELECT op FROM outbox WHERE op_id = ?1");
+        q.text(1, result.op_id);
+        if (q.row()) blob = q.col_blob(0);
+        if (auto s = q.status(); !s) return s;
+      }
+      if (!blob) {
+        auto it = std::find_if(sent.ops.begin(), sent.ops.end(),
+                               [&](const Operation& op) { return op.id == result.op_id; });
+        if (it == sent.ops.end()) continue;  // not ours to record
+        blob = encode_operation(*it);
+      }
+      auto op = decode_operation(*blob);
+      if (!op) return op.status();
+      if (auto s = Stmt(db,
+                        "INSERT OR IGNORE INTO rejected(op_id, form_id, op, code, reason, message, state) "
+                        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+                       .text(1, op->id)
+                       .text(2, op->form_id)
+                       .blob(3, *blob)
+                       .i64(4, static_cast<std::int64_t>(result.code))
+                       .i64(5, result.reason)
+                       .text(6, result.message)
+                       .i64(7, static_cast<std::int64_t>(RejectedState::kWaiting))
+                       .run();
+          !s) {
+        return s;
+      }
+      if (auto s = Stmt(db, "DELETE FROM outbox WHERE op_id = ?1").text(1, result.op_id).run(); !s) return s;
+    }
+    return Status::ok();
+  }
+
+  Status apply_snapshots_and_entries(const SyncResponse& response) {
+    // Replicas changed by this response, written back once at the end.
+    std::map<FormId, FormReplica> touched;
+    auto current = [&](const FormId& form) -> Result<FormReplica*> {
+      auto it = touched.find(form);
+      if (it != touched.end()) return &it->second;
+      auto stored = load_confirmed(form);
+      if (!stored) return stored.status();
+      if (!*stored) return static_cast<FormReplica*>(nullptr);
+      return &(touched[form] = std::move(**stored));
+    };
+    for (const FormSnapshot& snapshot : response.snapshots) {
+      auto r = current(snapshot.replica.form.id);
+      if (!r) return r.status();
+      if (*r == nullptr || snapshot.replica.last_seq > (*r)->last_seq) touched[snapshot.replica.form.id] = snapshot.replica;
+    }
+    for (const LogEntry& entry : response.entries) {
+      auto r = current(entry.form_id);
+      if (!r) return r.status();
+      FormReplica* replica = *r;
+      if (replica == nullptr) {
+        // A form this replica has never seen starts with its creation; an
+        // entry of any other form it has no snapshot of cannot be applied
+        // (the server sends a snapshot first) and is skipped.
+        if (entry.effects.empty() || !std::holds_alternative<FormCreated>(entry.effects.front())) continue;
+        replica = &touched[entry.form_id];
+      }
+      apply_entry(*replica, entry);
+      hlc.observe(entry.hlc);
+    }
+    for (const auto& [form, replica] : touched) {
+      if (auto s = save_confirmed(replica); !s) return s;
+    }
+    return Status::ok();
+  }
+};
+
+// ===========================================================================================
+
+ClientReplica::ClientReplica(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+ClientReplica::~ClientReplica() = default;
+
+Result<std::unique_ptr<ClientReplica>> ClientReplica::open(const std::string& path, ClientIdentity who,
+                                                          const TemplateRegistry& templates,
+                                                          const workflow::Clock& clock) {
+  if (who.device.empty() || who.user.id.empty()) {
+    return Status::invalid_argument("本机身份不完整（缺少用户或设备编号）", "empty user or device id");
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  // Owns the handle until Impl takes it.
+  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close_v2);
+  if (rc != SQLITE_OK) return db_error(raw, rc, "open " + path);
+  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  // WAL is impossible for ":memory:" (it stays "memory"); that is fine.
+  if (auto s = exec(db.get(), "PRAGMA journal_mode = WAL"); !s) return s;
+  if (auto s = exec(db.get(), "PRAGMA synchronous = FULL"); !s) return s;
+  if (auto s = migrate(db.get()); !s) return s;
+
+  HybridTimestamp last;
+  {
+    Transaction txn(db.get());
+    if (auto s = txn.begin(); !s) return s;
+    Stmt q(db.get(), "SELECT key, value FROM meta WHERE key IN ('device', 'hlc_wall_ms', 'hlc_counter')");
+    std::optional<std::string> device;
+    while (q.row()) {
+      const std::string key = q.col_text(0);
+      if (key == "device") device = q.col_text(1);
+      if (key == "hlc_wall_ms") last.wall_ms = q.col_i64(1);
+      if (key == "hlc_counter") last.counter = static_cast<std::uint32_t>(q.col_i64(1));
+    }
+    if (auto s = q.status(); !s) return s;
+    if (device && *device != who.device) {
+      return Status(StatusCode::kFailedPrecondition, "本机数据库属于另一台设备，不能用当前设备身份打开",
+                    "stored device " + *device + ", given " + who.device);
+    }
+    if (!device) {
+      if (auto s = Stmt(db.get(), "INSERT INTO meta(key, value) VALUES('device', ?1)").text(1, who.device).run(); !s) {
+        return s;
+      }
+    }
+    // The user who last opened it (informational; ops keep their own author).
+    if (auto s = Stmt(db.get(), "INSERT OR REPLACE INTO meta(key, value) VALUES('user', ?1)").text(1, who.user.id).run();
+        !s) {
+      return s;
+    }
+    if (auto s = txn.commit(); !s) return s;
+  }
+  auto impl = std::make_unique<Impl>(db.release(), std::move(who), templates, clock, last);
+  return std::unique_ptr<ClientReplica>(new ClientReplica(std::move(impl)));
+}
+
+const ClientIdentity& ClientReplica::identity() const { return impl_->who; }
+
+// ---- local edits ------------------------------------------------------------------------
+
+Result<FormId> ClientReplica::create_form(const std::string& template_id, int fiscal_year,
+                                          std::optional<MoneyUnit> money_unit) {
+  const FormTemplate* tmpl = impl_->templates.latest(template_id);
+  if (tmpl == nullptr) {
+    return Status(StatusCode::kNotFound, static_cast<std::uint16_t>(SyncReason::kUnknownTemplate),
+                  "模板“" + template_id + "”不存在", template_id);
+  }
+  const MoneyUnit unit = money_unit.value_or(tmpl->default_money_unit);
+  if (money_unit && !tmpl->money_units.empty() &&
+      std::find(tmpl->money_units.begin(), tmpl->money_units.end(), unit) == tmpl->money_units.end()) {
+    return Status::invalid_argument(tmpl->display_name() + "不能使用金额单位“" + std::string(money_unit_name(unit)) + "”",
+                                    std::string(money_unit_name(unit)));
+  }
+  // The client knows only its unit's code; the server's FormCreated carries
+  // whatever name it records.
+  CreateForm payload{TemplateRef{tmpl->id, tmpl->version}, impl_->who.user.unit, impl_->who.user.unit, fiscal_year,
+                     unit};
+  const FormId id = new_uuid_v4();
+  Transaction txn(impl_->db);
+  if (auto s = txn.begin(); !s) return s;
+  if (auto s = impl_->append(impl_->make_op(id, 0, std::move(payload))); !s) return s;
+  if (auto s = txn.commit(); !s) return s;
+  return id;
+}
+
+Status ClientReplica::set_cell(const FormId& form, const CellRef& cell, std::string_view text) {
+  return impl_->edit(form, [&](const LoadedForm& f) -> Result<OpPayload> {
+    auto value = impl_->parse_text(f, cell, text);
+    if (!value) return value.status();
+    return impl_->set_cell_payload(f, cell, *value);
+  });
+}
+
+Status ClientReplica::set_cell_value(const FormId& form, const CellRef& cell, const CellValue& value) {
+  return impl_->edit(form, [&](const LoadedForm& f) { return impl_->set_cell_payload(f, cell, value); });
+}
+
+Result<RowId> ClientReplica::insert_row(const FormId& form, const std::string& table, const RowId& after,
+                                        const std::vector<std::pair<std::string, std::string>>& cells) {
+  const RowId row_id = new_uuid_v4();
+  Status s = impl_->edit(form, [&](const LoadedForm& f) -> Result<OpPayload> {
+    const TableDef* td = f.tmpl->table(table);
+    if (td == nullptr || !td->dynamic_rows) {
+      return Status::invalid_argument("表格“" + (td != nullptr ? td->label : table) + "”不能添加行", table);
+    }
+    if (!after.empty() && !row_in(f.view, table, after)) {
+      return Status(StatusCode::kNotFound, static_cast<std::uint16_t>(SyncReason::kRowMissing),
+                    "插入位置所在的行不存在", row_key(table, after));
+    }
+    InsertRow p{table, row_id, after, {}};
+    for (const auto& [key, text] : cells) {
+      const CellDef* col = td->column(key);
+      if (col == nullptr) return Status::invalid_argument("表格“" + td->label + "”中没有列“" + key + "”", key);
+      const MoneyUnit unit = td->money_unit.value_or(f.view.form.money_unit);
+      auto value = parse_cell_text(*col, text, unit, td->label + " 新行“" + col->label + "”",
+                                   CellRef{table, row_id, key}.to_string());
+      if (!value) return value.status();
+      p.cells[key] = std::move(value).value();
+    }
+    return OpPayload(std::move(p));
+  });
+  if (!s) return s;
+  return row_id;
+}
+
+Status ClientReplica::delete_row(const FormId& form, const std::string& table, const RowId& row) {
+  return impl_->edit(form, [&](const LoadedForm& f) -> Result<OpPayload> {
+    const TableDef* td = f.tmpl->table(table);
+    if (td == nullptr || !td->dynamic_rows) {
+      return Status::invalid_argument("表格“" + (td != nullptr ? td->label : table) + "”不能删除行", table);
+    }
+    if (!row_in(f.view, table, row)) {
+      return Status(StatusCode::kNotFound, static_cast<std::uint16_t>(SyncReason::kRowMissing), "要删除的行不存在",
+                    row_key(table, row));
+    }
+    return OpPayload(DeleteRow{table, row});
+  });
+}
+
+Status ClientReplica::workflow_action(const FormId& form, workflow::Action action, WorkflowAction params) {
+  return impl_->edit(form, [&](const LoadedForm& f) -> Result<OpPayload> {
+    WorkflowAction p = std::move(params);
+    p.action = action;
+    // Every workflow action of this device still waiting for the server will
+    // move the version by one before this one is checked.
+    p.expected_version = f.view.workflow.version + f.unconfirmed_workflow_ops;
+    p.content_hash = form_content_hash(f.view.form);
+    return OpPayload(std::move(p));
+  });
+}
+
+Status ClientReplica::resolve_conflict(const FormId& form, const std::string& conflict_id, Resolution resolution,
+                                       std::string_view new_text) {
+  return impl_->edit(form, [&](const LoadedForm& f) -> Result<OpPayload> {
+    auto it = f.view.conflicts.find(conflict_id);
+    if (it == f.view.conflicts.end()) {
+      return Status(StatusCode::kNotFound, static_cast<std::uint16_t>(SyncReason::kConflictMissing), "冲突记录不存在",
+                    conflict_id);
+    }
+    const ConflictRecord& c = it->second;
+    if (c.resolved) {
+      return Status(StatusCode::kConflict, static_cast<std::uint16_t>(SyncReason::kConflictClosed), "该冲突已处理",
+                    conflict_id);
+    }
+    const bool row_kind = c.kind == ConflictKind::kEditOfDeletedRow || c.kind == ConflictKind::kDeleteOfEditedRow;
+    ResolveConflict p{conflict_id, resolution, {}};
+    if (resolution == Resolution::kTakeLoser && c.kind == ConflictKind::kEditOfDeletedRow) {
+      return Status(StatusCode::kNotFound, static_cast<std::uint16_t>(SyncReason::kRowMissing),
+                    "该行已被删除，不能采用被覆盖的值；请写入新值或保留现状", conflict_id);
+    }
+    if (resolution == Resolution::kNewValue) {
+      if (row_kind) {
+        return Status(StatusCode::kInvalidArgument, static_cast<std::uint16_t>(SyncReason::kBadCell),
+                      "整行冲突不能写入单个新值", conflict_id);
+      }
+      auto value = impl_->parse_text(f, c.cell, new_text);
+      if (!value) return value.status();
+      p.value = std::move(value).value();
+    }
+    return OpPayload(std::move(p));
+  });
+}
+
+Result<std::size_t> ClientReplica::reapply_rejected(const FormId& form) {
+  Transaction txn(impl_->db);
+  if (auto s = txn.begin(); !s) return s;
+  auto loaded = impl_->load(form);
+  if (!loaded) return loaded.status();
+  FormReplica& view = loaded->view;
+  std::vector<std::pair<std::string, Operation>> waiting;  // (op id, op)
+  {
+    Stmt q(impl_->db, "SELECT op FROM rejected WHERE form_id = ?1 AND state = ?2 ORDER BY rejected_seq");
+    q.text(1, form).i64(2, static_cast<std::int64_t>(RejectedState::kWaiting));
+    while (q.row()) {
+      auto op = decode_operation(q.col_blob(0));
+      if (!op) return op.status();
+      waiting.emplace_back(op->id, std::move(op).value());
+    }
+    if (auto s = q.status(); !s) return s;
+  }
+  std::size_t count = 0;
+  for (const auto& [old_id, old] : waiting) {
+    std::optional<OpPayload> payload;
+    if (const auto* set = std::get_if<SetCell>(&old.payload)) {
+      const CellValue* current = find_cell(view.form, set->cell);
+      payload = SetCell{set->cell, set->value, current != nullptr ? *current : CellValue{}};
+    } else if (const auto* ins = std::get_if<InsertRow>(&old.payload)) {
+      InsertRow p = *ins;
+      // The server refuses a row id it has seen, even of a deleted row.
+      if (row_in(view, p.table, p.row_id) || view.deleted_rows.count(row_key(p.table, p.row_id)) > 0) {
+        p.row_id = new_uuid_v4();
+      }
+      payload = std::move(p);
+    } else if (const auto* del = std::get_if<DeleteRow>(&old.payload)) {
+      payload = *del;
+    }
+    // CreateForm, WorkflowAction, ResolveConflict: decisions taken against a
+    // state that is gone; they stay kWaiting for the person to redo or discard.
+    if (!payload) continue;
+    Operation op = impl_->make_op(form, loaded->confirmed_seq, std::move(*payload));
+    if (auto s = impl_->append(op); !s) return s;
+    apply_local(view, op);  // the next one's base is what this one leaves
+    if (auto s = Stmt(impl_->db, "UPDATE rejected SET state = ?1 WHERE op_id = ?2")
+                     .i64(1, static_cast<std::int64_t>(RejectedState::kReapplied))
+                     .text(2, old_id)
+                     .run();
+        !s) {
+      return s;
+    }
+    ++count;
+  }
+  if (auto s = txn.commit(); !s) return s;
+  return count;
+}
+
+Status ClientReplica::discard_rejected(const OpId& op) {
+  Transaction txn(impl_->db);
+  if (auto s = txn.begin(); !s) return s;
+  std::optional<std::int64_t> state;
+  {
+    Stmt q(impl_->db, "SELECT state FROM rejected WHERE op_id = ?1");
+    q.text(1, op);
+    if (q.row()) state = q.col_i64(0);
+    if (auto s = q.status(); !s) return s;
+  }
+  if (!state) return Status::not_found("没有这条被退回的修改", "rejected op " + op);
+  if (*state != static_cast<std::int64_t>(RejectedState::kWaiting)) {
+    return Status(StatusCode::kFailedPrecondition, "这条被退回的修改已处理过", "rejected op " + op);
+  }
+  if (auto s = Stmt(impl_->db, "UPDATE rejected SET state = ?1 WHERE op_id = ?2")
+                   .i64(1, static_cast<std::int64_t>(RejectedState::kDiscarded))
+                   .text(2, op)
+                   .run();
+      !s) {
+    return s;
+  }
+  return txn.commit();
+}
+
+// ---- what the user sees --------------------------------------------------------------------
+
+Result<FormReplica> ClientReplica::view(const FormId& form) const {
+  auto loaded = impl_->load(form);
+  if (!loaded) return loaded.status();
+  return std::move(loaded->view);
+}
+
+Result<FormReplica> ClientReplica::confirmed(const FormId& form) const {
+  auto r = impl_->load_confirmed(form);
+  if (!r) return r.status();
+  if (!*r) return form_not_found(form);
+  return std::move(**r);
+}
+
+std::vector<FormSummary> ClientReplica::forms() const {
+  std::vector<FormSummary> out;
+  auto ids = impl_->form_ids();
+  if (!ids) return out;
+  std::map<FormId, std::size_t> waiting;
+  {
+    Stmt q(impl_->db, "SELECT form_id, COUNT(*) FROM rejected WHERE state = ?1 GROUP BY form_id");
+    q.i64(1, static_cast<std::int64_t>(RejectedState::kWaiting));
+    while (q.row()) waiting[q.col_text(0)] = static_cast<std::size_t>(q.col_i64(1));
+  }
+  for (const FormId& id : *ids) {
+    auto f = impl_->load(id);
+    if (!f) continue;
+    const Form& form = f->view.form;
+    FormSummary s;
+    s.id = id;
+    s.template_ref = form.template_ref;
+    s.unit_code = form.unit_code;
+    s.unit_name = form.unit_name;
+    s.fiscal_year = form.fiscal_year;
+    s.phase = f->view.workflow.phase;
+    s.stage_id = f->view.workflow.stage_id;
+    s.pending_ops = f->unconfirmed_ops;
+    s.open_conflicts = static_cast<std::size_t>(std::count_if(
+        f->view.conflicts.begin(), f->view.conflicts.end(), [](const auto& kv) { return !kv.second.resolved; }));
+    s.waiting_rejected = waiting.count(id) > 0 ? waiting[id] : 0;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<ConflictRecord> ClientReplica::open_conflicts() const {
+  std::vector<ConflictRecord> out;
+  auto ids = impl_->form_ids();
+  if (!ids) return out;
+  for (const FormId& id : *ids) {
+    auto f = impl_->load(id);
+    if (!f) continue;
+    for (const auto& [_, c] : f->view.conflicts) {
+      if (!c.resolved) out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::vector<RejectedChange> ClientReplica::rejected() const {
+  std::vector<RejectedChange> out;
+  Stmt q(impl_->db, "SELECT op, code, reason, message, state FROM rejected ORDER BY rejected_seq");
+  while (q.row()) {
+    auto op = decode_operation(q.col_blob(0));
+    if (!op) continue;
+    RejectedChange r;
+    r.op = std::move(op).value();
+    r.code = static_cast<StatusCode>(q.col_i64(1));
+    r.reason = static_cast<std::uint16_t>(q.col_i64(2));
+    r.message = q.col_text(3);
+    r.state = static_cast<RejectedState>(q.col_i64(4));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<Operation> ClientReplica::pending() const {
+  std::vector<Operation> out;
+  auto ops = impl_->load_outbox({});
+  if (!ops) return out;
+  for (OutboxOp& o : *ops) out.push_back(std::move(o.op));
+  return out;
+}
+
+ServerSeq ClientReplica::cursor() const {
+  auto c = impl_->meta_int("cursor");
+  return c ? static_cast<ServerSeq>(*c) : 0;
+}
+
+// ---- sync ---------------------------------------------------------------------------------
+
+SyncRequest ClientReplica::next_request(std::uint64_t request_id, std::uint32_t max_ops_bytes) {
+  SyncRequest req;
+  req.request_id = request_id;
+  req.device = impl_->who.device;
+  req.user = impl_->who.user.id;
+  req.cursor = cursor();
+  auto ops = impl_->load_outbox({}, /*unacked_only=*/true);
+  if (!ops) return req;
+  // The stored blob's size stands in for the wire size (both are cereal
+  // binary of the same struct; they differ by a few header bytes).
+  std::size_t bytes = 0;
+  for (OutboxOp& o : *ops) {
+    if (!req.ops.empty() && bytes + o.encoded_bytes > max_ops_bytes) break;
+    bytes += o.encoded_bytes;
+    req.ops.push_back(std::move(o.op));
+  }
+  return req;
+}
+
+Status ClientReplica::apply_response(const SyncRequest& sent, const SyncResponse& response) {
+  if (response.request_id != sent.request_id) return Status::ok();  // not the answer to `sent`
+  Transaction txn(impl_->db);
+  if (auto s = txn.begin(); !s) return s;
+  if (auto s = impl_->apply_results(sent, response); !s) return s;
+  if (auto s = impl_->apply_snapshots_and_entries(response); !s) return s;
+  auto stored = impl_->meta_int("cursor");
+  if (!stored) return stored.status();
+  const ServerSeq cursor = std::max(static_cast<ServerSeq>(*stored), response.cursor);
+  if (auto s = impl_->put_meta_int("cursor", static_cast<std::int64_t>(cursor)); !s) return s;
+  if (auto s = Stmt(impl_->db, "DELETE FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1").u64(1, cursor).run();
+      !s) {
+    return s;
+  }
+  if (auto s = impl_->save_hlc(); !s) return s;
+  return txn.commit();
+}
+
+std::map<FormId, std::string> ClientReplica::replica_hashes() const {
+  std::map<FormId, std::string> out;
+  Stmt q(impl_->db, "SELECT form_id, replica FROM forms ORDER BY form_id");
+  while (q.row()) {
+    auto r = decode_replica(q.col_blob(1));
+    if (r) out[q.col_text(0)] = replica_hash(*r);
+  }
+  return out;
+}
+
+}  // namespace jixiao::sync
