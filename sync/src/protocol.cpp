@@ -26,8 +26,27 @@ void serialize(Archive& ar, ErrorResponse& m, std::uint32_t /*version*/) {
   ar(m.request_id, m.code, m.reason, m.next, m.message);
 }
 
+template <class Archive>
+void serialize(Archive& ar, LoginRequest& m, std::uint32_t /*version*/) {
+  ar(m.user, m.device, m.password, m.token, m.client_version);
+}
+template <class Archive>
+void serialize(Archive& ar, LoginResponse& m, std::uint32_t /*version*/) {
+  ar(m.token, m.user, m.unit_name, m.server_time_ms);
+}
+
 }  // namespace jixiao::sync
 
+namespace jixiao {
+template <class Archive>
+void serialize(Archive& ar, User& u, std::uint32_t /*version*/) {
+  ar(u.id, u.display_name, u.unit, u.roles, u.disabled);
+}
+}  // namespace jixiao
+
+CEREAL_CLASS_VERSION(jixiao::User, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::LoginRequest, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::LoginResponse, 0)
 CEREAL_CLASS_VERSION(jixiao::sync::SyncRequest, 0)
 CEREAL_CLASS_VERSION(jixiao::sync::OpResult, 0)
 CEREAL_CLASS_VERSION(jixiao::sync::FormSnapshot, 0)
@@ -123,11 +142,13 @@ Result<T> decode(std::string_view bytes, MessageType type) {
 std::string encode_message(const SyncRequest& m) { return encode(MessageType::kSyncRequest, m); }
 std::string encode_message(const SyncResponse& m) { return encode(MessageType::kSyncResponse, m); }
 std::string encode_message(const ErrorResponse& m) { return encode(MessageType::kErrorResponse, m); }
+std::string encode_message(const LoginRequest& m) { return encode(MessageType::kLoginRequest, m); }
+std::string encode_message(const LoginResponse& m) { return encode(MessageType::kLoginResponse, m); }
 
 Result<MessageType> peek_message_type(std::string_view bytes) {
   if (bytes.size() < kEnvelopeBytes || bytes.substr(0, 3) != "JXS") return malformed("bad envelope");
   const std::uint16_t type = get_u16(bytes, 4);
-  if (type < 1 || type > 3) return malformed("unknown message type " + std::to_string(type));
+  if (type < 1 || type > 5) return malformed("unknown message type " + std::to_string(type));
   return static_cast<MessageType>(type);
 }
 
@@ -137,6 +158,10 @@ Result<SyncResponse> decode_sync_response(std::string_view b) {
 }
 Result<ErrorResponse> decode_error_response(std::string_view b) {
   return decode<ErrorResponse>(b, MessageType::kErrorResponse);
+}
+Result<LoginRequest> decode_login_request(std::string_view b) { return decode<LoginRequest>(b, MessageType::kLoginRequest); }
+Result<LoginResponse> decode_login_response(std::string_view b) {
+  return decode<LoginResponse>(b, MessageType::kLoginResponse);
 }
 
 std::size_t encoded_size(const LogEntry& entry) {

@@ -623,6 +623,23 @@ std::string SyncServer::handle_bytes(std::string_view bytes, const SessionIdenti
   return encode_message(error);
 }
 
+Status SyncServer::record_audit(workflow::AuditEvent event) {
+  std::lock_guard lock(impl_->mu);
+  Impl& m = *impl_;
+  if (auto s = exec(m.db, "BEGIN IMMEDIATE"); !s) return s;
+  if (auto s = m.append_audit(std::move(event)); !s) {
+    (void)exec(m.db, "ROLLBACK");
+    (void)m.load_counters();
+    return s;
+  }
+  if (auto s = exec(m.db, "COMMIT"); !s) {
+    (void)exec(m.db, "ROLLBACK");
+    (void)m.load_counters();
+    return s;
+  }
+  return Status::ok();
+}
+
 ServerSeq SyncServer::head() const {
   std::lock_guard lock(impl_->mu);
   return impl_->head;

@@ -78,6 +78,8 @@ void ClientSyncSession::on_message(std::string_view bytes, std::chrono::millisec
       handle_error(bytes, now);
       return;
     case MessageType::kSyncRequest:
+    case MessageType::kLoginRequest:
+    case MessageType::kLoginResponse:  // login is the transport's business
       break;
   }
   ++stats_.ignored;

@@ -37,6 +37,8 @@ enum class MessageType : std::uint16_t {
   kSyncRequest = 1,
   kSyncResponse = 2,
   kErrorResponse = 3,
+  kLoginRequest = 4,
+  kLoginResponse = 5,
 };
 
 // What the client should do about an error (realm-style: an instruction,
@@ -98,6 +100,26 @@ struct ErrorResponse {
   friend bool operator==(const ErrorResponse&, const ErrorResponse&) = default;
 };
 
+// The first message on a connection (and again whenever a token expires):
+// a password login, or the resumption of a session with its token. Every
+// later message on the connection is checked against the session again.
+struct LoginRequest {
+  UserId user;
+  DeviceId device;
+  std::string password;  // empty when resuming with `token`
+  std::string token;
+  std::string client_version;
+  friend bool operator==(const LoginRequest&, const LoginRequest&) = default;
+};
+
+struct LoginResponse {
+  std::string token;  // the session's token (the same one when resuming)
+  User user;          // id, name, unit, roles as the server knows them
+  std::string unit_name;
+  std::int64_t server_time_ms = 0;
+  friend bool operator==(const LoginResponse&, const LoginResponse&) = default;
+};
+
 // Sync-level reasons (Status::reason()), never renumbered. Workflow refusals
 // use 101–402 (workflow/refusal.h); these start at 1001.
 enum class SyncReason : std::uint16_t {
@@ -121,6 +143,8 @@ enum class SyncReason : std::uint16_t {
 std::string encode_message(const SyncRequest& m);
 std::string encode_message(const SyncResponse& m);
 std::string encode_message(const ErrorResponse& m);
+std::string encode_message(const LoginRequest& m);
+std::string encode_message(const LoginResponse& m);
 
 // Reads only the envelope: the type of a message whose envelope is sound.
 Result<MessageType> peek_message_type(std::string_view bytes);
@@ -128,6 +152,8 @@ Result<MessageType> peek_message_type(std::string_view bytes);
 Result<SyncRequest> decode_sync_request(std::string_view bytes);
 Result<SyncResponse> decode_sync_response(std::string_view bytes);
 Result<ErrorResponse> decode_error_response(std::string_view bytes);
+Result<LoginRequest> decode_login_request(std::string_view bytes);
+Result<LoginResponse> decode_login_response(std::string_view bytes);
 
 // Size of an encoded log entry, for filling a response up to a byte budget.
 std::size_t encoded_size(const LogEntry& entry);

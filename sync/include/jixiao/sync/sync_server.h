@@ -69,6 +69,10 @@ class SyncServer {
   // ErrorResponse): what a transport calls with the bytes it received.
   std::string handle_bytes(std::string_view request, const SessionIdentity& who);
 
+  // Appends an event to the audit chain in its own transaction: for what
+  // happens outside sync requests (logins, administration).
+  Status record_audit(workflow::AuditEvent event);
+
   // ---- inspection (tests, administration) ---------------------------------------
   ServerSeq head() const;
   Result<FormReplica> replica(const FormId& form) const;
