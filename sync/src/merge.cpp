@@ -70,18 +70,31 @@ Result<std::vector<Effect>> decide_set_cell(const FormReplica& r, const Operatio
   const CellValue* current_ptr = find_cell(r.form, p.cell);
   const CellValue current = current_ptr != nullptr ? *current_ptr : CellValue{};
   const CellStamp* stamp = stamp_of(r, cell_id);
+  const bool text_like = current.kind != CellValue::Kind::kMoney && current.kind != CellValue::Kind::kNumber &&
+                         p.value.kind != CellValue::Kind::kMoney && p.value.kind != CellValue::Kind::kNumber &&
+                         p.base_value.kind != CellValue::Kind::kMoney && p.base_value.kind != CellValue::Kind::kNumber;
+  const bool long_text = (*def)->type == CellType::kLongText && text_like;
+  // CONFLICT: a device edits one long text twice while offline, and the
+  // server merged the first edit with a colleague's concurrent change; the
+  // second edit's base is the first edit's value, not the merged text.
+  // RESOLUTION: a text written after the author's base_seq that differs from
+  // the author's base_value is merged three-way like a concurrent edit, even
+  // when that write came from the author's own device: otherwise the second
+  // edit would silently overwrite the colleague's merged-in lines.
+  const bool text_moved_under_author =
+      long_text && stamp != nullptr && stamp->seq > op.base_seq && current != p.base_value;
+  // CONFLICT: none: edits of different cells of one form, or an edit of a
+  // cell whose last write the author had seen (base_seq covers it) or made
+  // (same device).
   // RESOLUTION: edits of different cells, or of a cell nobody else changed
   // since the author last synced, simply apply.
-  if (!concurrent(stamp, op) || current == p.value) {
+  if ((!concurrent(stamp, op) && !text_moved_under_author) || current == p.value) {
     return std::vector<Effect>{CellWritten{p.cell, p.value}};
   }
   // CONFLICT: two devices changed one long text concurrently.
   // RESOLUTION: a three-way merge by lines against what the author started
   // from; if the changes touch different lines both are kept, silently.
-  const bool text_like = current.kind != CellValue::Kind::kMoney && current.kind != CellValue::Kind::kNumber &&
-                         p.value.kind != CellValue::Kind::kMoney && p.value.kind != CellValue::Kind::kNumber &&
-                         p.base_value.kind != CellValue::Kind::kMoney && p.base_value.kind != CellValue::Kind::kNumber;
-  if ((*def)->type == CellType::kLongText && text_like) {
+  if (long_text) {
     if (auto merged = merge_text(p.base_value.text, p.value.text, current.text)) {
       return std::vector<Effect>{CellWritten{p.cell, merged->empty() ? CellValue{} : CellValue::of_text(*merged)}};
     }
@@ -116,6 +129,7 @@ Result<std::vector<Effect>> decide_insert_row(const FormReplica& r, const Operat
     return reject(SyncReason::kBadCell, "表格“" + p.table + "”不能添加行", p.table);
   }
   if (p.row_id.empty()) return reject(SyncReason::kBadCell, "新行缺少行编号", p.table);
+  // CONFLICT: two machines add rows to one table at the same time.
   // RESOLUTION: rows carry their own ids, so rows added on two machines at
   // once both survive; a repeated id is a bug, not a merge.
   if (row_exists(r, p.table, p.row_id) || row_deleted(r, p.table, p.row_id)) {
@@ -136,6 +150,7 @@ Result<std::vector<Effect>> decide_delete_row(const FormReplica& r, const Operat
   if (td == nullptr || !td->dynamic_rows) {
     return reject(SyncReason::kBadCell, "表格“" + p.table + "”不能删除行", p.table);
   }
+  // CONFLICT: two machines delete the same row.
   // RESOLUTION: deleting a row that is already gone changes nothing.
   if (row_deleted(r, p.table, p.row_id)) return std::vector<Effect>{};
   if (!row_exists(r, p.table, p.row_id)) return reject(SyncReason::kRowMissing, "要删除的行不存在", p.row_id);
