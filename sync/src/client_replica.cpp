@@ -29,6 +29,11 @@
 // Every public mutating call is one BEGIN IMMEDIATE transaction that also
 // persists the hybrid clock; any error rolls it back and changes nothing.
 #include "jixiao/sync/client_replica.h"
+#include "protocol_cereal.h"
+
+#include <cereal/archives/portable_binary.hpp>
+
+#include <sstream>
 
 #include <sqlite3.h>
 
@@ -657,6 +662,30 @@ Result<FormId> ClientReplica::create_form(const std::string& template_id, int fi
   return id;
 }
 
+Result<std::string> ClientReplica::open_round(workflow::RoundSpec spec) {
+  if (spec.round_id.empty()) spec.round_id = new_uuid_v4();
+  const std::string id = spec.round_id;
+  Transaction txn(impl_->db);
+  if (auto s = txn.begin(); !s) return s;
+  if (auto s = impl_->append(impl_->make_op(id, 0, OpenRound{std::move(spec)})); !s) return s;
+  if (auto s = txn.commit(); !s) return s;
+  return id;
+}
+
+std::vector<RoundReport> ClientReplica::rounds() const {
+  std::vector<RoundReport> out;
+  auto stored = impl_->meta_text("rounds");
+  if (!stored || !*stored) return out;
+  std::istringstream in(**stored, std::ios::binary);
+  try {
+    cereal::PortableBinaryInputArchive ar(in);
+    ar(out);
+  } catch (const std::exception&) {
+    out.clear();  // a damaged cache: the next sync brings it again
+  }
+  return out;
+}
+
 Status ClientReplica::set_cell(const FormId& form, const CellRef& cell, std::string_view text) {
   return impl_->edit(form, [&](const LoadedForm& f) -> Result<OpPayload> {
     auto value = impl_->parse_text(f, cell, text);
@@ -952,6 +981,18 @@ Status ClientReplica::apply_response(const SyncRequest& sent, const SyncResponse
   if (!stored) return stored.status();
   const ServerSeq cursor = std::max(static_cast<ServerSeq>(*stored), response.cursor);
   if (auto s = impl_->put_meta_int("cursor", static_cast<std::int64_t>(cursor)); !s) return s;
+  {
+    // The server computes round reports afresh for every answer.
+    std::ostringstream out(std::ios::binary);
+    {
+      cereal::PortableBinaryOutputArchive ar(out);
+      ar(response.rounds);
+    }
+    if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)").blob(1, out.str()).run();
+        !s) {
+      return s;
+    }
+  }
   if (auto s = Stmt(impl_->db, "DELETE FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1").u64(1, cursor).run();
       !s) {
     return s;

@@ -59,6 +59,7 @@ std::string_view op_kind_name(const OpPayload& p) {
     case 3: return "delete_row";
     case 4: return "workflow_action";
     case 5: return "resolve_conflict";
+    case 6: return "open_round";
   }
   return "unknown";
 }

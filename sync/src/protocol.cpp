@@ -1,57 +1,7 @@
 #include "jixiao/sync/protocol.h"
 
-#include "jixiao/sync/model_cereal.h"
+#include "protocol_cereal.h"
 #include "wire_archive.h"
-
-namespace jixiao::sync {
-
-template <class Archive>
-void serialize(Archive& ar, SyncRequest& m, std::uint32_t /*version*/) {
-  ar(m.request_id, m.device, m.user, m.cursor, m.ops, m.max_response_bytes);
-}
-template <class Archive>
-void serialize(Archive& ar, OpResult& m, std::uint32_t /*version*/) {
-  ar(m.op_id, m.seq, m.code, m.reason, m.message);
-}
-template <class Archive>
-void serialize(Archive& ar, FormSnapshot& m, std::uint32_t /*version*/) {
-  ar(m.replica);
-}
-template <class Archive>
-void serialize(Archive& ar, SyncResponse& m, std::uint32_t /*version*/) {
-  ar(m.request_id, m.results, m.snapshots, m.entries, m.cursor, m.more);
-}
-template <class Archive>
-void serialize(Archive& ar, ErrorResponse& m, std::uint32_t /*version*/) {
-  ar(m.request_id, m.code, m.reason, m.next, m.message);
-}
-
-template <class Archive>
-void serialize(Archive& ar, LoginRequest& m, std::uint32_t /*version*/) {
-  ar(m.user, m.device, m.password, m.token, m.client_version);
-}
-template <class Archive>
-void serialize(Archive& ar, LoginResponse& m, std::uint32_t /*version*/) {
-  ar(m.token, m.user, m.unit_name, m.server_time_ms);
-}
-
-}  // namespace jixiao::sync
-
-namespace jixiao {
-template <class Archive>
-void serialize(Archive& ar, User& u, std::uint32_t /*version*/) {
-  ar(u.id, u.display_name, u.unit, u.roles, u.disabled);
-}
-}  // namespace jixiao
-
-CEREAL_CLASS_VERSION(jixiao::User, 0)
-CEREAL_CLASS_VERSION(jixiao::sync::LoginRequest, 0)
-CEREAL_CLASS_VERSION(jixiao::sync::LoginResponse, 0)
-CEREAL_CLASS_VERSION(jixiao::sync::SyncRequest, 0)
-CEREAL_CLASS_VERSION(jixiao::sync::OpResult, 0)
-CEREAL_CLASS_VERSION(jixiao::sync::FormSnapshot, 0)
-CEREAL_CLASS_VERSION(jixiao::sync::SyncResponse, 0)
-CEREAL_CLASS_VERSION(jixiao::sync::ErrorResponse, 0)
 
 namespace jixiao::sync {
 namespace {

@@ -122,6 +122,27 @@ std::vector<workflow::AuditField> decode_fields(const std::string& bytes) {
   return fields;
 }
 
+std::string encode_round(const workflow::Round& round) {
+  std::ostringstream out(std::ios::binary);
+  {
+    cereal::PortableBinaryOutputArchive ar(out);
+    ar(round);
+  }
+  return std::move(out).str();
+}
+
+std::optional<workflow::Round> decode_round(const std::string& bytes) {
+  workflow::Round round;
+  std::istringstream in(bytes, std::ios::binary);
+  try {
+    cereal::PortableBinaryInputArchive ar(in);
+    ar(round);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return round;
+}
+
 Status rejection(SyncReason reason, StatusCode code, std::string message, std::string detail = {}) {
   return Status(code, static_cast<std::uint16_t>(reason), std::move(message), std::move(detail));
 }
@@ -185,6 +206,8 @@ struct SyncServer::Impl {
         CREATE TABLE visibility(form_id TEXT NOT NULL, unit TEXT NOT NULL, since_seq INTEGER NOT NULL,
                                 PRIMARY KEY(form_id, unit));
         CREATE INDEX visibility_by_unit ON visibility(unit, since_seq);
+        CREATE TABLE rounds(round_id TEXT PRIMARY KEY, finance_bureau TEXT NOT NULL, fiscal_year INTEGER NOT NULL,
+                            round BLOB NOT NULL);
         CREATE TABLE audit(seq INTEGER PRIMARY KEY, algorithm TEXT NOT NULL, prev_hash BLOB NOT NULL,
                            hash BLOB NOT NULL, kind INTEGER NOT NULL, at_ms INTEGER NOT NULL, actor TEXT NOT NULL,
                            device TEXT NOT NULL, subject TEXT NOT NULL, action TEXT NOT NULL, fields BLOB NOT NULL);
@@ -288,12 +311,98 @@ struct SyncServer::Impl {
     std::vector<Effect> effects;
     std::vector<AuditEvent> audit;
     std::vector<UnitCode> newly_visible_to;
+    bool about_a_form = true;  // false for a round: no replica to write
   };
+
+  // The rounds a finance bureau opened (all of them when `bureau` is empty).
+  Result<std::vector<workflow::Round>> load_rounds(const UnitCode& bureau) {
+    std::vector<workflow::Round> out;
+    Stmt q(db, bureau.empty() ? "SELECT round FROM rounds ORDER BY round_id"
+                              : "SELECT round FROM rounds WHERE finance_bureau = ? ORDER BY round_id");
+    if (!bureau.empty()) q.bind(1, bureau);
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      if (auto r = decode_round(q.column_blob(0))) out.push_back(std::move(*r));
+    }
+    if (rc != SQLITE_DONE) return storage_error(db, "read rounds");
+    return out;
+  }
+
+  // The round a new form of `unit` for `year` and `kind` answers, if any.
+  Result<std::string> round_for(const UnitCode& unit_code, int year, const std::string& kind) {
+    const Unit* unit = directory.organisation.find(unit_code);
+    if (unit == nullptr || unit->finance_bureau.empty()) return std::string();
+    auto rounds = load_rounds(unit->finance_bureau);
+    if (!rounds) return rounds.status();
+    for (const auto& r : *rounds) {
+      if (r.spec.fiscal_year != year) continue;
+      for (const auto& req : r.spec.requirements) {
+        if (req.unit == unit_code &&
+            std::find(req.form_kinds.begin(), req.form_kinds.end(), kind) != req.form_kinds.end()) {
+          return r.spec.round_id;
+        }
+      }
+    }
+    return std::string();
+  }
+
+  // Round reports for a user: a finance bureau sees its rounds whole, a city
+  // its own and its districts' lines.
+  Status round_reports(const User& actor, std::vector<RoundReport>& out) {
+    const Unit* unit = directory.organisation.find(actor.unit);
+    if (unit == nullptr || unit->level == UnitLevel::kDistrict) return Status::ok();
+    auto rounds = load_rounds(unit->level == UnitLevel::kFinanceBureau ? unit->code : unit->finance_bureau);
+    if (!rounds) return rounds.status();
+    if (rounds->empty()) return Status::ok();
+    std::vector<workflow::SubmissionState> states;
+    Stmt q(db, "SELECT replica FROM forms");
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+      auto r = decode_replica(q.column_blob(0));
+      if (r && !r->workflow.round_id.empty()) states.push_back(std::move(r->workflow));
+    }
+    if (rc != SQLITE_DONE) return storage_error(db, "read forms");
+    std::vector<const workflow::WorkflowEngine*> engine_ptrs;
+    for (const auto& e : engines) engine_ptrs.push_back(e.get());
+    for (auto& round : *rounds) {
+      RoundReport report;
+      for (auto& p : workflow::round_progress(round, states, engine_ptrs, clock.now())) {
+        if (unit->level == UnitLevel::kCity && !directory.organisation.is_within(p.unit, unit->code)) continue;
+        report.progress.push_back(std::move(p));
+      }
+      report.round = std::move(round);
+      if (!report.progress.empty()) out.push_back(std::move(report));
+    }
+    return Status::ok();
+  }
 
   Result<Decision> decide(const Operation& op, const User& actor, std::optional<FormReplica>& replica,
                           ServerSeq seq) {
     Decision d;
     const auto now = clock.now();
+    if (const auto* open = std::get_if<OpenRound>(&op.payload)) {
+      d.about_a_form = false;
+      if (op.form_id != open->spec.round_id || open->spec.round_id.empty()) {
+        return rejection(SyncReason::kBadCell, StatusCode::kInvalidArgument, "评价批次编号不一致", op.form_id);
+      }
+      auto existing = load_rounds({});
+      if (!existing) return existing.status();
+      for (const auto& r : *existing) {
+        if (r.spec.round_id == open->spec.round_id) {
+          return rejection(SyncReason::kFormExists, StatusCode::kInvalidArgument, "评价批次编号已存在", op.form_id);
+        }
+      }
+      auto opening = workflow::open_round(open->spec, actor, op.device, directory.organisation, clock);
+      if (!opening) return opening.status();
+      Stmt ins(db, "INSERT INTO rounds(round_id, finance_bureau, fiscal_year, round) VALUES (?,?,?,?)");
+      ins.bind(1, opening->round.spec.round_id)
+          .bind(2, opening->round.finance_bureau)
+          .bind(3, std::int64_t{opening->round.spec.fiscal_year})
+          .bind_blob(4, encode_round(opening->round));
+      if (ins.step() != SQLITE_DONE) return storage_error(db, "store round");
+      d.audit.push_back(std::move(opening->event));
+      return d;
+    }
     if (const auto* create = std::get_if<CreateForm>(&op.payload)) {
       if (!is_uuid(op.form_id)) return rejection(SyncReason::kBadCell, StatusCode::kInvalidArgument, "表单编号格式不正确");
       if (replica) return rejection(SyncReason::kFormExists, StatusCode::kInvalidArgument, "表单编号已存在", op.form_id);
@@ -312,7 +421,10 @@ struct SyncServer::Impl {
       if (std::find(units.begin(), units.end(), create->money_unit) == units.end()) {
         return rejection(SyncReason::kBadCell, StatusCode::kInvalidArgument, "该表单模板不使用此金额单位");
       }
-      workflow::SubmissionState state = engine->new_submission(op.form_id, create->unit_code, create->template_ref.id);
+      auto round_id = round_for(create->unit_code, create->fiscal_year, create->template_ref.id);
+      if (!round_id) return round_id.status();
+      workflow::SubmissionState state =
+          engine->new_submission(op.form_id, create->unit_code, create->template_ref.id, *round_id);
       if (auto s = engine->check_edit(state, actor); !s) return s;
       // The unit's name is the directory's, whatever the client wrote.
       const Unit* unit = directory.organisation.find(create->unit_code);
@@ -444,7 +556,7 @@ struct SyncServer::Impl {
         for (auto& e : decision->audit) {
           if (auto s = append_audit(std::move(e)); !s) return s;
         }
-        dirty[op.form_id] = std::move(next);
+        if (decision->about_a_form) dirty[op.form_id] = std::move(next);
       }
     }
     if (!outcome.is_ok()) {
@@ -597,6 +709,7 @@ Result<SyncResponse> SyncServer::handle(const SyncRequest& request, const Sessio
   if (auto s = m.flush_dirty(); !s) return fail(s);
   const std::size_t budget = std::min<std::size_t>(request.max_response_bytes, kMaxPayloadBytes - 64 * 1024);
   if (auto s = m.collect(actor->unit, request.cursor, budget, response); !s) return fail(s);
+  if (auto s = m.round_reports(*actor, response.rounds); !s) return fail(s);
   if (auto s = exec(m.db, "COMMIT"); !s) return fail(s);
   return response;
 }

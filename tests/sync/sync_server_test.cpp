@@ -287,3 +287,42 @@ TEST_F(SyncServerTest, StateSurvivesReopeningTheDatabase) {
 
 }  // namespace
 }  // namespace jixiao::sync
+
+namespace jixiao::sync {
+namespace {
+
+TEST_F(SyncServerTest, TheBureauOpensARoundAndSeesWhereEveryUnitStands) {
+  workflow::RoundSpec spec;
+  spec.round_id = "round-2021";
+  spec.fiscal_year = 2021;
+  spec.notice_number = "保财预[2021]4号";
+  spec.deadline = workflow::utc_time(2022, 3, 31, 17, 0);
+  spec.requirements = {{"731101", {"project_self_eval_row_points"}}, {"731102", {"project_self_eval_row_points"}}};
+  const SyncResponse opened = send("f1", {op("f1", spec.round_id, OpenRound{spec})});
+  ASSERT_GT(opened.results.at(0).seq, 0u) << opened.results.at(0).message;
+  // A preparer cannot open one.
+  spec.round_id = "round-forged";
+  const SyncResponse forged = send("p1", {op("p1", spec.round_id, OpenRound{spec})});
+  EXPECT_EQ(forged.results.at(0).seq, 0u);
+  EXPECT_EQ(forged.results.at(0).code, StatusCode::kPermissionDenied);
+
+  const FormId id = create_form();  // 731101, 2021: answers the round
+  EXPECT_EQ(server_->replica(id)->workflow.round_id, "round-2021");
+  SyncResponse bureau = send("f1", {});
+  ASSERT_EQ(bureau.rounds.size(), 1u);
+  EXPECT_EQ(bureau.rounds[0].round.spec.notice_number, "保财预[2021]4号");
+  std::map<std::string, workflow::ProgressKind> by_unit;
+  for (const auto& p : bureau.rounds[0].progress) by_unit[p.unit] = p.kind;
+  EXPECT_EQ(by_unit.at("731101"), workflow::ProgressKind::kDraft);
+  EXPECT_EQ(by_unit.at("731102"), workflow::ProgressKind::kNotStarted);
+  // Past the deadline, both are overdue; districts get no round reports.
+  clock_.set(workflow::utc_time(2022, 4, 1, 9, 0));
+  bureau = send("f1", {});
+  for (const auto& p : bureau.rounds.at(0).progress) EXPECT_TRUE(p.overdue) << p.unit;
+  EXPECT_TRUE(send("p1", {}).rounds.empty());
+  // The city sees its districts' lines.
+  EXPECT_EQ(send("c1", {}).rounds.at(0).progress.size(), 2u);
+}
+
+}  // namespace
+}  // namespace jixiao::sync

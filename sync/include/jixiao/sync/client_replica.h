@@ -102,6 +102,8 @@ class ClientReplica {
   // the current state (after a return). Returns how many.
   Result<std::size_t> reapply_rejected(const FormId& form);
   Status discard_rejected(const OpId& op);
+  // 财政局审核人: opens a self-evaluation round (a fresh id when spec has none).
+  Result<std::string> open_round(workflow::RoundSpec spec);
 
   // ---- what the user sees -----------------------------------------------------
   Result<FormReplica> view(const FormId& form) const;       // confirmed + pending
@@ -111,6 +113,8 @@ class ClientReplica {
   std::vector<RejectedChange> rejected() const;
   std::vector<Operation> pending() const;  // the outbox, oldest first
   ServerSeq cursor() const;
+  // The round reports of the last sync (finance bureau and city users).
+  std::vector<RoundReport> rounds() const;
 
   // ---- sync -------------------------------------------------------------------
   // The next request: every outbox operation not yet acknowledged (oldest

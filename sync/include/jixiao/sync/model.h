@@ -21,6 +21,7 @@
 #include "jixiao/common/status.h"
 #include "jixiao/sync/hlc.h"
 #include "jixiao/workflow/engine.h"
+#include "jixiao/workflow/round.h"
 
 namespace jixiao::sync {
 
@@ -92,7 +93,15 @@ struct ResolveConflict {
   friend bool operator==(const ResolveConflict&, const ResolveConflict&) = default;
 };
 
-using OpPayload = std::variant<CreateForm, SetCell, InsertRow, DeleteRow, WorkflowAction, ResolveConflict>;
+// The finance bureau opens a self-evaluation round (通知文号, deadline, the
+// forms each unit must hand in). The operation's form_id is the round id.
+struct OpenRound {
+  workflow::RoundSpec spec;
+  friend bool operator==(const OpenRound&, const OpenRound&) = default;
+};
+
+// New kinds are appended, never reordered: the index travels on the wire.
+using OpPayload = std::variant<CreateForm, SetCell, InsertRow, DeleteRow, WorkflowAction, ResolveConflict, OpenRound>;
 
 struct Operation {
   OpId id;

@@ -37,6 +37,31 @@ void serialize(Archive& ar, StageSignoff& s, std::uint32_t /*version*/) {
 }
 
 template <class Archive>
+void serialize(Archive& ar, RoundRequirement& r, std::uint32_t /*version*/) {
+  ar(r.unit, r.form_kinds);
+}
+
+template <class Archive>
+void serialize(Archive& ar, RoundSpec& r, std::uint32_t /*version*/) {
+  ar(r.round_id, r.fiscal_year, r.notice_number, r.deadline, r.requirements);
+}
+
+template <class Archive>
+void serialize(Archive& ar, Round& r, std::uint32_t /*version*/) {
+  ar(r.spec, r.finance_bureau, r.opened_by, r.opened_at);
+}
+
+template <class Archive>
+void serialize(Archive& ar, Holder& h, std::uint32_t /*version*/) {
+  ar(h.stage_id, h.stage_name, h.role, h.unit);
+}
+
+template <class Archive>
+void serialize(Archive& ar, FormProgress& p, std::uint32_t /*version*/) {
+  ar(p.unit, p.form_kind, p.kind, p.submissions, p.holder, p.return_count, p.overdue);
+}
+
+template <class Archive>
 void serialize(Archive& ar, SubmissionState& s, std::uint32_t /*version*/) {
   ar(s.submission_id, s.unit, s.form_kind, s.round_id, s.definition_id, s.definition_version, s.version, s.phase,
      s.stage_id, s.amount_fen, s.content_hash, s.submitter, s.submit_count, s.return_count, s.reviews_since_submit,
@@ -75,6 +100,10 @@ void serialize(Archive& ar, WorkflowAction& p, std::uint32_t /*version*/) {
 template <class Archive>
 void serialize(Archive& ar, ResolveConflict& p, std::uint32_t /*version*/) {
   ar(p.conflict_id, p.resolution, p.value);
+}
+template <class Archive>
+void serialize(Archive& ar, OpenRound& p, std::uint32_t /*version*/) {
+  ar(p.spec);
 }
 template <class Archive>
 void serialize(Archive& ar, Operation& op, std::uint32_t /*version*/) {
@@ -135,6 +164,12 @@ CEREAL_CLASS_VERSION(jixiao::CellRef, 0)
 CEREAL_CLASS_VERSION(jixiao::workflow::MeetingEvidence, 0)
 CEREAL_CLASS_VERSION(jixiao::workflow::StageSignoff, 0)
 CEREAL_CLASS_VERSION(jixiao::workflow::SubmissionState, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::RoundRequirement, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::RoundSpec, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::Round, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::Holder, 0)
+CEREAL_CLASS_VERSION(jixiao::workflow::FormProgress, 0)
+CEREAL_CLASS_VERSION(jixiao::sync::OpenRound, 0)
 CEREAL_CLASS_VERSION(jixiao::sync::HybridTimestamp, 0)
 CEREAL_CLASS_VERSION(jixiao::sync::CreateForm, 0)
 CEREAL_CLASS_VERSION(jixiao::sync::SetCell, 0)

@@ -25,6 +25,7 @@
 
 #include "jixiao/common/status.h"
 #include "jixiao/sync/model.h"
+#include "jixiao/workflow/round.h"
 
 namespace jixiao::sync {
 
@@ -81,6 +82,15 @@ struct FormSnapshot {
   friend bool operator==(const FormSnapshot&, const FormSnapshot&) = default;
 };
 
+// Where a round stands, for the finance bureau that opened it (every unit)
+// and for a city 科协 (itself and its districts). Computed by the server at
+// answer time; replaces what the client had.
+struct RoundReport {
+  workflow::Round round;
+  std::vector<workflow::FormProgress> progress;
+  friend bool operator==(const RoundReport&, const RoundReport&) = default;
+};
+
 struct SyncResponse {
   std::uint64_t request_id = 0;
   std::vector<OpResult> results;      // one per operation of the request, in order
@@ -88,6 +98,7 @@ struct SyncResponse {
   std::vector<LogEntry> entries;      // ascending seq, only forms the user may see
   ServerSeq cursor = 0;               // apply everything, then store this cursor
   bool more = false;                  // more entries wait: ask again at once
+  std::vector<RoundReport> rounds;    // for finance bureau and city users; empty otherwise
   friend bool operator==(const SyncResponse&, const SyncResponse&) = default;
 };
 

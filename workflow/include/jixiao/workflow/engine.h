@@ -144,6 +144,7 @@ struct Holder {
   std::string stage_name;
   Role role = Role::kPreparer;
   UnitCode unit;
+  friend bool operator==(const Holder&, const Holder&) = default;
 };
 
 class WorkflowEngine {

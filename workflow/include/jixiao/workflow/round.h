@@ -21,6 +21,7 @@ namespace jixiao::workflow {
 struct RoundRequirement {
   UnitCode unit;
   std::vector<std::string> form_kinds;  // template ids
+  friend bool operator==(const RoundRequirement&, const RoundRequirement&) = default;
 };
 
 struct RoundSpec {
@@ -29,6 +30,7 @@ struct RoundSpec {
   std::string notice_number;  // 通知文号: "保财预[2021]4号"
   TimePoint deadline{};
   std::vector<RoundRequirement> requirements;
+  friend bool operator==(const RoundSpec&, const RoundSpec&) = default;
 };
 
 struct Round {
@@ -36,6 +38,7 @@ struct Round {
   UnitCode finance_bureau;  // the opener's unit
   UserId opened_by;
   TimePoint opened_at{};
+  friend bool operator==(const Round&, const Round&) = default;
 };
 
 struct RoundOpening {
@@ -72,6 +75,7 @@ struct FormProgress {
 
   // "单位审核（156101 单位审核人），退回1次，已逾期"
   std::string describe() const;
+  friend bool operator==(const FormProgress&, const FormProgress&) = default;
 };
 
 // Where every (unit, form kind) of `round` stands at `now`. With several
