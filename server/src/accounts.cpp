@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "jixiao/common/text.h"
+#include "jixiao/sync/audit_store.h"
 #include "jixiao/sync/sqlite_db.h"
 
 namespace jixiao::server {
@@ -106,11 +107,23 @@ struct AccountStore::Impl {
   AccountsConfig config;
   AuditSink audit;
   mutable std::mutex mu;
+  std::string admin_actor = "系统管理员";  // who administration events name
 
   Impl(Database d, const workflow::Clock& c, AccountsConfig cfg, AuditSink sink)
       : db(std::move(d)), clock(c), config(cfg), audit(std::move(sink)) {}
 
-  Status record(workflow::AuditEvent e) { return audit ? audit(std::move(e)) : Status::ok(); }
+  // Appends to the database's audit chain inside the caller's transaction,
+  // then tells the observer (if any).
+  Status record(workflow::AuditEvent e) {
+    auto rec = sync::append_audit(db.handle(), e);
+    if (!rec) return rec.status();
+    return audit ? audit(std::move(e)) : Status::ok();
+  }
+
+  Status administration(std::string subject, std::string action, std::vector<workflow::AuditField> fields = {}) {
+    return record(workflow::administration_event(clock.now(), admin_actor, std::move(subject), std::move(action),
+                                                 std::move(fields)));
+  }
 
   Result<std::string> hash_password(std::string_view password) const {
     std::string out(crypto_pwhash_STRBYTES, '\0');
@@ -192,6 +205,7 @@ Result<std::unique_ptr<AccountStore>> AccountStore::open(const std::string& db_p
       !s) {
     return s;
   }
+  if (auto s = sync::ensure_audit_table(db->handle()); !s) return s;
   return std::unique_ptr<AccountStore>(
       new AccountStore(std::make_unique<Impl>(std::move(*db), clock, config, std::move(audit))));
 }
@@ -213,6 +227,7 @@ Status AccountStore::add_unit(const Unit& unit) {
   Transaction tx(impl_->db);
   if (!tx.status()) return tx.status();
   if (auto s = impl_->insert_unit(unit); !s) return s;
+  if (auto s = impl_->administration(unit.code, "unit_add", {{"name", unit.name}}); !s) return s;
   return tx.commit();
 }
 
@@ -221,6 +236,9 @@ Status AccountStore::add_user(const User& user, std::string_view password) {
   Transaction tx(impl_->db);
   if (!tx.status()) return tx.status();
   if (auto s = impl_->insert_user(user, password); !s) return s;
+  if (auto s = impl_->administration(user.id, "user_add", {{"roles", roles_text(user.roles)}, {"unit", user.unit}}); !s) {
+    return s;
+  }
   return tx.commit();
 }
 
@@ -237,6 +255,7 @@ Status AccountStore::set_disabled(const UserId& user, bool disabled) {
   if (disabled) {
     if (auto s = impl_->revoke_sessions(user); !s) return s;
   }
+  if (auto s = impl_->administration(user, disabled ? "user_disable" : "user_enable"); !s) return s;
   return tx.commit();
 }
 
@@ -254,6 +273,7 @@ Status AccountStore::reset_password(const UserId& user, std::string_view new_pas
     return refuse(AccountReason::kUnknownUser, StatusCode::kNotFound, "用户“" + user + "”不存在");
   }
   if (auto s = impl_->revoke_sessions(user); !s) return s;
+  if (auto s = impl_->administration(user, "password_reset"); !s) return s;
   return tx.commit();
 }
 
@@ -279,6 +299,7 @@ Result<std::size_t> AccountStore::import_units_csv(std::string_view csv) {
     }
     ++added;
   }
+  if (auto s = impl_->administration("units", "units_import", {{"count", std::to_string(added)}}); !s) return s;
   if (auto s = tx.commit(); !s) return s;
   return added;
 }
@@ -305,8 +326,14 @@ Result<std::size_t> AccountStore::import_users_csv(std::string_view csv) {
     }
     ++added;
   }
+  if (auto s = impl_->administration("users", "users_import", {{"count", std::to_string(added)}}); !s) return s;
   if (auto s = tx.commit(); !s) return s;
   return added;
+}
+
+void AccountStore::set_admin_actor(std::string actor) {
+  std::lock_guard lock(impl_->mu);
+  impl_->admin_actor = std::move(actor);
 }
 
 Result<std::string> AccountStore::login(const UserId& user, std::string_view password, const std::string& device) {

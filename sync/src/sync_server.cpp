@@ -11,17 +11,11 @@
 #include "jixiao/common/form_codec.h"
 #include "jixiao/common/form_json.h"
 #include "jixiao/common/uuid.h"
+#include "jixiao/sync/audit_store.h"
 #include "jixiao/sync/merge.h"
 #include "jixiao/sync/model_cereal.h"
 #include "jixiao/workflow/engine.h"
 #include "jixiao/workflow/refusal.h"
-
-namespace jixiao::workflow {
-template <class Archive>
-void serialize(Archive& ar, AuditField& f) {
-  ar(f.key, f.value);
-}
-}  // namespace jixiao::workflow
 
 namespace jixiao::sync {
 namespace {
@@ -101,27 +95,6 @@ std::string sha256(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(digest), len);
 }
 
-std::string encode_fields(const std::vector<workflow::AuditField>& fields) {
-  std::ostringstream out(std::ios::binary);
-  {
-    cereal::PortableBinaryOutputArchive ar(out);
-    ar(fields);
-  }
-  return std::move(out).str();
-}
-
-std::vector<workflow::AuditField> decode_fields(const std::string& bytes) {
-  std::vector<workflow::AuditField> fields;
-  std::istringstream in(bytes, std::ios::binary);
-  try {
-    cereal::PortableBinaryInputArchive ar(in);
-    ar(fields);
-  } catch (const std::exception&) {
-    fields.clear();  // the verifier will report the record as altered
-  }
-  return fields;
-}
-
 std::string encode_round(const workflow::Round& round) {
   std::ostringstream out(std::ios::binary);
   {
@@ -169,8 +142,6 @@ struct SyncServer::Impl {
   mutable std::mutex mu;
   // Guarded by mu; reloaded from the database after a rollback.
   ServerSeq head = 0;
-  std::uint64_t audit_next = 0;
-  workflow::Digest audit_last{};
 
   // Per-request working set, flushed before COMMIT.
   std::map<FormId, FormReplica> dirty;
@@ -207,14 +178,12 @@ struct SyncServer::Impl {
                                 PRIMARY KEY(form_id, unit));
         CREATE INDEX visibility_by_unit ON visibility(unit, since_seq);
         CREATE TABLE rounds(round_id TEXT PRIMARY KEY, finance_bureau TEXT NOT NULL, fiscal_year INTEGER NOT NULL,
-                            round BLOB NOT NULL);
-        CREATE TABLE audit(seq INTEGER PRIMARY KEY, algorithm TEXT NOT NULL, prev_hash BLOB NOT NULL,
-                           hash BLOB NOT NULL, kind INTEGER NOT NULL, at_ms INTEGER NOT NULL, actor TEXT NOT NULL,
-                           device TEXT NOT NULL, subject TEXT NOT NULL, action TEXT NOT NULL, fields BLOB NOT NULL);
+                            deadline_ms INTEGER NOT NULL, round BLOB NOT NULL);
         PRAGMA user_version = 1;
         COMMIT;)sql";
       if (auto s = exec(db, schema); !s) return s;
     }
+    if (auto s = ensure_audit_table(db); !s) return s;
     return load_counters();
   }
 
@@ -222,16 +191,6 @@ struct SyncServer::Impl {
     Stmt h(db, "SELECT COALESCE(MAX(seq), 0) FROM log");
     if (h.step() != SQLITE_ROW) return storage_error(db, "read head");
     head = static_cast<ServerSeq>(h.column_int(0));
-    Stmt a(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1");
-    const int rc = a.step();
-    if (rc == SQLITE_ROW) {
-      audit_next = static_cast<std::uint64_t>(a.column_int(0)) + 1;
-      const std::string hash = a.column_blob(1);
-      std::copy_n(hash.begin(), std::min(hash.size(), audit_last.size()), audit_last.begin());
-    } else {
-      audit_next = 0;
-      audit_last = workflow::kGenesisHash;
-    }
     return Status::ok();
   }
 
@@ -277,25 +236,8 @@ struct SyncServer::Impl {
   }
 
   Status append_audit(AuditEvent event) {
-    AuditRecord rec = workflow::make_audit_record(audit_next, audit_last, std::move(event));
-    Stmt ins(db,
-             "INSERT INTO audit(seq, algorithm, prev_hash, hash, kind, at_ms, actor, device, subject, action, fields) "
-             "VALUES (?,?,?,?,?,?,?,?,?,?,?)");
-    ins.bind(1, static_cast<std::int64_t>(rec.seq))
-        .bind(2, rec.algorithm)
-        .bind_blob(3, std::string_view(reinterpret_cast<const char*>(rec.prev_hash.data()), rec.prev_hash.size()))
-        .bind_blob(4, std::string_view(reinterpret_cast<const char*>(rec.hash.data()), rec.hash.size()))
-        .bind(5, static_cast<std::int64_t>(rec.event.kind))
-        .bind(6, static_cast<std::int64_t>(rec.event.at.time_since_epoch().count()))
-        .bind(7, rec.event.actor)
-        .bind(8, rec.event.device)
-        .bind(9, rec.event.subject)
-        .bind(10, rec.event.action)
-        .bind_blob(11, encode_fields(rec.event.fields));
-    if (ins.step() != SQLITE_DONE) return storage_error(db, "append audit");
-    audit_next = rec.seq + 1;
-    audit_last = rec.hash;
-    return Status::ok();
+    auto rec = sync::append_audit(db, std::move(event));
+    return rec ? Status::ok() : rec.status();
   }
 
   Status add_visibility(const FormId& form, const UnitCode& unit, ServerSeq since) {
@@ -394,11 +336,12 @@ struct SyncServer::Impl {
       }
       auto opening = workflow::open_round(open->spec, actor, op.device, directory.organisation, clock);
       if (!opening) return opening.status();
-      Stmt ins(db, "INSERT INTO rounds(round_id, finance_bureau, fiscal_year, round) VALUES (?,?,?,?)");
+      Stmt ins(db, "INSERT INTO rounds(round_id, finance_bureau, fiscal_year, deadline_ms, round) VALUES (?,?,?,?,?)");
       ins.bind(1, opening->round.spec.round_id)
           .bind(2, opening->round.finance_bureau)
           .bind(3, std::int64_t{opening->round.spec.fiscal_year})
-          .bind_blob(4, encode_round(opening->round));
+          .bind(4, static_cast<std::int64_t>(opening->round.spec.deadline.time_since_epoch().count()))
+          .bind_blob(5, encode_round(opening->round));
       if (ins.step() != SQLITE_DONE) return storage_error(db, "store round");
       d.audit.push_back(std::move(opening->event));
       return d;
@@ -798,28 +741,8 @@ std::map<OpId, OpResult> SyncServer::op_results() const {
 
 std::vector<workflow::AuditRecord> SyncServer::audit_records() const {
   std::lock_guard lock(impl_->mu);
-  std::vector<workflow::AuditRecord> out;
-  Stmt q(impl_->db,
-         "SELECT seq, algorithm, prev_hash, hash, kind, at_ms, actor, device, subject, action, fields FROM audit "
-         "ORDER BY seq");
-  while (q.step() == SQLITE_ROW) {
-    AuditRecord r;
-    r.seq = static_cast<std::uint64_t>(q.column_int(0));
-    r.algorithm = q.column_text(1);
-    const std::string prev = q.column_blob(2);
-    const std::string hash = q.column_blob(3);
-    std::copy_n(prev.begin(), std::min(prev.size(), r.prev_hash.size()), r.prev_hash.begin());
-    std::copy_n(hash.begin(), std::min(hash.size(), r.hash.size()), r.hash.begin());
-    r.event.kind = static_cast<workflow::AuditKind>(q.column_int(4));
-    r.event.at = workflow::TimePoint(std::chrono::milliseconds(q.column_int(5)));
-    r.event.actor = q.column_text(6);
-    r.event.device = q.column_text(7);
-    r.event.subject = q.column_text(8);
-    r.event.action = q.column_text(9);
-    r.event.fields = decode_fields(q.column_blob(10));
-    out.push_back(std::move(r));
-  }
-  return out;
+  auto records = read_audit(impl_->db);
+  return records ? std::move(*records) : std::vector<workflow::AuditRecord>{};
 }
 
 }  // namespace jixiao::sync

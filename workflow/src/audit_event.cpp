@@ -13,6 +13,7 @@ std::string_view audit_kind_key(AuditKind kind) {
     case AuditKind::kLogin: return "login";
     case AuditKind::kRefusal: return "refusal";
     case AuditKind::kRoundOpened: return "round_opened";
+    case AuditKind::kAdministration: return "administration";
   }
   return "unknown";
 }
@@ -29,6 +30,19 @@ void AuditEvent::set(std::string key, std::string value) {
   } else {
     fields.push_back({std::move(key), std::move(value)});
   }
+}
+
+AuditEvent administration_event(TimePoint at, UserId actor, std::string subject, std::string action,
+                                std::vector<AuditField> fields) {
+  AuditEvent e;
+  e.kind = AuditKind::kAdministration;
+  e.at = at;
+  e.actor = std::move(actor);
+  e.subject = std::move(subject);
+  e.action = std::move(action);
+  e.fields = std::move(fields);
+  std::sort(e.fields.begin(), e.fields.end(), [](const AuditField& a, const AuditField& b) { return a.key < b.key; });
+  return e;
 }
 
 AuditEvent content_change_event(TimePoint at, UserId actor, std::string device, std::string form_id,

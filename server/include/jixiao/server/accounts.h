@@ -7,7 +7,9 @@
 //   expiry, revoked on logout, password change/reset and account disable;
 // - no default accounts: the first accounts come from an import or `user add`;
 // - the three admin roles kept apart (validate_roles).
-// Every login, failed or not, is an audit record (through the AuditSink).
+// Every login, failed or not, and every administrative change is an audit
+// record, appended to the database's audit chain in the same transaction as
+// the change (sync/audit_store.h); the optional AuditSink is told too.
 //
 // Storage: tables in the server's SQLite database (WAL), one transaction per
 // call. Thread-safe.
@@ -73,6 +75,8 @@ enum class AccountReason : std::uint16_t {
   kBadImport = 2009,
 };
 
+// Observes each audit event after it is written (tests, logs). It runs inside
+// the store's write transaction: it must not write to the same database.
 using AuditSink = std::function<Status(workflow::AuditEvent)>;
 
 class AccountStore {
@@ -86,6 +90,8 @@ class AccountStore {
   AccountStore& operator=(const AccountStore&) = delete;
 
   // ---- administration -----------------------------------------------------------
+  // Who the administration events of this store name ("cli:alice").
+  void set_admin_actor(std::string actor);
   Status add_unit(const Unit& unit);
   Status add_user(const User& user, std::string_view password);
   Status set_disabled(const UserId& user, bool disabled);  // disabling revokes sessions

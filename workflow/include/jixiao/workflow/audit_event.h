@@ -22,6 +22,7 @@ enum class AuditKind : std::uint8_t {
   kLogin = 3,           // a login attempt, successful or not
   kRefusal = 4,         // a request the server refused, with its refusal code
   kRoundOpened = 5,     // the finance bureau opened a self-evaluation round
+  kAdministration = 6,  // accounts and units changed, a database restored
 };
 std::string_view audit_kind_key(AuditKind kind);  // "content_change" …
 
@@ -52,6 +53,11 @@ struct AuditEvent {
 // One cell of a form changed from `old_value` to `new_value`.
 AuditEvent content_change_event(TimePoint at, UserId actor, std::string device, std::string form_id,
                                 std::string cell, std::string old_value, std::string new_value);
+
+// An administrative change: `action` ("user_add", "user_disable" …) on
+// `subject` (a login, a unit code, a file).
+AuditEvent administration_event(TimePoint at, UserId actor, std::string subject, std::string action,
+                                std::vector<AuditField> fields = {});
 
 // A login attempt. `outcome` is "ok" or why it failed ("bad_password" …).
 AuditEvent login_event(TimePoint at, UserId actor, std::string device, std::string outcome);
