@@ -9,3 +9,11 @@ if(JIXIAO_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   add_link_options(-fsanitize=address,undefined)
 endif()
+
+# libFuzzer (tests/fuzz): every object carries coverage instrumentation and
+# ASan+UBSan, any UB report aborts (a finding, not a log line); only the fuzz
+# executables link the libFuzzer runtime (-fsanitize=fuzzer).
+if(JIXIAO_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,23 +1,19 @@
 #include "jixiao/common/form_codec.h"
 
-#include <cereal/archives/portable_binary.hpp>
 #include <openssl/evp.h>
 
 #include <sstream>
 
+#include "jixiao/common/bounded_archive.h"
 #include "jixiao/common/form_cereal.h"
 
 namespace jixiao {
 
 std::string encode_form(const Form& form) {
-  std::ostringstream out(std::ios::binary);
-  out.write("JXF", 3);
-  out.put(static_cast<char>(kFormBlobVersion));
-  {
-    cereal::PortableBinaryOutputArchive ar(out);
-    ar(form);
-  }
-  return std::move(out).str();
+  std::string out = "JXF";
+  out += static_cast<char>(kFormBlobVersion);
+  out += archive::to_bytes(form);
+  return out;
 }
 
 Result<Form> decode_form(std::string_view bytes) {
@@ -29,18 +25,7 @@ Result<Form> decode_form(std::string_view bytes) {
     return Status::unsupported_version("表单数据的格式版本为 " + std::to_string(version) + "，本程序不支持",
                                        "form blob version " + std::to_string(version));
   }
-  std::istringstream in(std::string(bytes.substr(4)), std::ios::binary);
-  Form form;
-  try {
-    cereal::PortableBinaryInputArchive ar(in);
-    ar(form);
-  } catch (const std::exception& e) {
-    return Status::corruption("表单数据已损坏，无法读取", e.what());
-  }
-  if (in.peek() != std::char_traits<char>::eof()) {
-    return Status::corruption("表单数据已损坏（末尾有多余字节）", "trailing bytes");
-  }
-  return form;
+  return archive::from_bytes<Form>(bytes.substr(4), "表单");
 }
 
 }  // namespace jixiao

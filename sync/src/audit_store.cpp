@@ -1,12 +1,11 @@
 #include "jixiao/sync/audit_store.h"
 
-#include <cereal/archives/portable_binary.hpp>
 #include <cereal/types/string.hpp>
 #include <cereal/types/vector.hpp>
 
 #include <algorithm>
-#include <sstream>
 
+#include "jixiao/common/bounded_archive.h"
 #include "jixiao/sync/sqlite_db.h"
 
 namespace jixiao::workflow {
@@ -19,25 +18,12 @@ void serialize(Archive& ar, AuditField& f) {
 namespace jixiao::sync {
 namespace {
 
-std::string encode_fields(const std::vector<workflow::AuditField>& fields) {
-  std::ostringstream out(std::ios::binary);
-  {
-    cereal::PortableBinaryOutputArchive ar(out);
-    ar(fields);
-  }
-  return std::move(out).str();
-}
+std::string encode_fields(const std::vector<workflow::AuditField>& fields) { return archive::to_bytes(fields); }
 
 std::vector<workflow::AuditField> decode_fields(const std::string& bytes) {
-  std::vector<workflow::AuditField> fields;
-  std::istringstream in(bytes, std::ios::binary);
-  try {
-    cereal::PortableBinaryInputArchive ar(in);
-    ar(fields);
-  } catch (const std::exception&) {
-    fields.clear();  // the verifier then reports the record as altered
-  }
-  return fields;
+  auto fields = archive::from_bytes<std::vector<workflow::AuditField>>(bytes, "审计记录");
+  // Damaged fields read as none: the verifier then reports the record altered.
+  return fields ? std::move(*fields) : std::vector<workflow::AuditField>{};
 }
 
 Status storage(sqlite3* db, const char* what) {

@@ -29,9 +29,9 @@
 // Every public mutating call is one BEGIN IMMEDIATE transaction that also
 // persists the hybrid clock; any error rolls it back and changes nothing.
 #include "jixiao/sync/client_replica.h"
+#include "jixiao/common/bounded_archive.h"
 #include "protocol_cereal.h"
 
-#include <cereal/archives/portable_binary.hpp>
 
 #include <sstream>
 
@@ -676,13 +676,8 @@ std::vector<RoundReport> ClientReplica::rounds() const {
   std::vector<RoundReport> out;
   auto stored = impl_->meta_text("rounds");
   if (!stored || !*stored) return out;
-  std::istringstream in(**stored, std::ios::binary);
-  try {
-    cereal::PortableBinaryInputArchive ar(in);
-    ar(out);
-  } catch (const std::exception&) {
-    out.clear();  // a damaged cache: the next sync brings it again
-  }
+  auto decoded = archive::from_bytes<std::vector<RoundReport>>(**stored, "评价批次报告");
+  if (decoded) out = std::move(*decoded);  // a damaged cache: the next sync brings it again
   return out;
 }
 
@@ -983,12 +978,9 @@ Status ClientReplica::apply_response(const SyncRequest& sent, const SyncResponse
   if (auto s = impl_->put_meta_int("cursor", static_cast<std::int64_t>(cursor)); !s) return s;
   {
     // The server computes round reports afresh for every answer.
-    std::ostringstream out(std::ios::binary);
-    {
-      cereal::PortableBinaryOutputArchive ar(out);
-      ar(response.rounds);
-    }
-    if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)").blob(1, out.str()).run();
+    if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)")
+                     .blob(1, archive::to_bytes(response.rounds))
+                     .run();
         !s) {
       return s;
     }

@@ -1,10 +1,9 @@
 #include "jixiao/sync/model.h"
 
-#include <cereal/archives/portable_binary.hpp>
 #include <openssl/evp.h>
 
-#include <sstream>
 
+#include "jixiao/common/bounded_archive.h"
 #include "jixiao/sync/model_cereal.h"
 
 namespace jixiao::sync {
@@ -16,14 +15,10 @@ constexpr unsigned char kBlobVersion = 1;
 
 template <typename T>
 std::string encode_blob(const char (&magic)[4], const T& value) {
-  std::ostringstream out(std::ios::binary);
-  out.write(magic, 3);
-  out.put(static_cast<char>(kBlobVersion));
-  {
-    cereal::PortableBinaryOutputArchive ar(out);
-    ar(value);
-  }
-  return std::move(out).str();
+  std::string out(magic, 3);
+  out += static_cast<char>(kBlobVersion);
+  out += archive::to_bytes(value);
+  return out;
 }
 
 template <typename T>
@@ -35,18 +30,7 @@ Result<T> decode_blob(const char (&magic)[4], std::string_view bytes, const char
     return Status::unsupported_version(std::string(what) + "数据的格式版本不受支持",
                                        "blob version " + std::to_string(static_cast<int>(bytes[3])));
   }
-  std::istringstream in(std::string(bytes.substr(4)), std::ios::binary);
-  T value;
-  try {
-    cereal::PortableBinaryInputArchive ar(in);
-    ar(value);
-  } catch (const std::exception& e) {
-    return Status::corruption(std::string(what) + "数据已损坏，无法读取", e.what());
-  }
-  if (in.peek() != std::char_traits<char>::eof()) {
-    return Status::corruption(std::string(what) + "数据已损坏（末尾有多余字节）", "trailing bytes");
-  }
-  return value;
+  return archive::from_bytes<T>(bytes.substr(4), what);
 }
 
 }  // namespace

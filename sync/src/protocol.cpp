@@ -1,13 +1,13 @@
 #include "jixiao/sync/protocol.h"
 
 #include "protocol_cereal.h"
-#include "wire_archive.h"
+#include "jixiao/common/bounded_archive.h"
 
 namespace jixiao::sync {
 namespace {
 
-using wire::WireInputArchive;
-using wire::WireOutputArchive;
+using WireInputArchive = archive::BoundedInputArchive;
+using WireOutputArchive = archive::BoundedOutputArchive;
 
 void put_u16(std::string& out, std::uint16_t v) {
   out += static_cast<char>(v & 0xFF);

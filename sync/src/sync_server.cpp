@@ -1,6 +1,5 @@
 #include "jixiao/sync/sync_server.h"
 
-#include <cereal/archives/portable_binary.hpp>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
@@ -8,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "jixiao/common/bounded_archive.h"
 #include "jixiao/common/form_codec.h"
 #include "jixiao/common/form_json.h"
 #include "jixiao/common/uuid.h"
@@ -95,25 +95,12 @@ std::string sha256(std::string_view bytes) {
   return std::string(reinterpret_cast<const char*>(digest), len);
 }
 
-std::string encode_round(const workflow::Round& round) {
-  std::ostringstream out(std::ios::binary);
-  {
-    cereal::PortableBinaryOutputArchive ar(out);
-    ar(round);
-  }
-  return std::move(out).str();
-}
+std::string encode_round(const workflow::Round& round) { return archive::to_bytes(round); }
 
 std::optional<workflow::Round> decode_round(const std::string& bytes) {
-  workflow::Round round;
-  std::istringstream in(bytes, std::ios::binary);
-  try {
-    cereal::PortableBinaryInputArchive ar(in);
-    ar(round);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  return round;
+  auto round = archive::from_bytes<workflow::Round>(bytes, "评价批次");
+  if (!round) return std::nullopt;
+  return std::move(*round);
 }
 
 Status rejection(SyncReason reason, StatusCode code, std::string message, std::string detail = {}) {

@@ -40,6 +40,9 @@ void load(Archive& ar, Money& m, std::uint32_t /*version*/) {
 template <class Archive>
 void serialize(Archive& ar, CellValue& v, std::uint32_t /*version*/) {
   ar(v.kind, v.text, v.money, v.number);
+  if constexpr (Archive::is_loading::value) {
+    if (v.kind > CellValue::Kind::kNumber) throw cereal::Exception("unknown cell value kind");
+  }
 }
 
 template <class Archive>
@@ -60,6 +63,9 @@ void serialize(Archive& ar, TemplateRef& t, std::uint32_t /*version*/) {
 template <class Archive>
 void serialize(Archive& ar, Form& f, std::uint32_t /*version*/) {
   ar(f.id, f.template_ref, f.unit_code, f.unit_name, f.fiscal_year, f.money_unit, f.source, f.fields, f.tables);
+  if constexpr (Archive::is_loading::value) {
+    if (f.money_unit > MoneyUnit::kWanYuan) throw cereal::Exception("unknown money unit");
+  }
 }
 
 }  // namespace jixiao

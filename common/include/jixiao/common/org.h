@@ -65,6 +65,7 @@ struct User {
   bool disabled = false;
 
   bool has_role(Role r) const;
+  friend bool operator==(const User&, const User&) = default;
 };
 
 // Checks a user's roles: at most one of the three admin roles, and an admin

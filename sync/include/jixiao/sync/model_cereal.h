@@ -80,6 +80,9 @@ void serialize(Archive& ar, HybridTimestamp& t, std::uint32_t /*version*/) {
 template <class Archive>
 void serialize(Archive& ar, CreateForm& p, std::uint32_t /*version*/) {
   ar(p.template_ref, p.unit_code, p.unit_name, p.fiscal_year, p.money_unit);
+  if constexpr (Archive::is_loading::value) {
+    if (p.money_unit > MoneyUnit::kWanYuan) throw cereal::Exception("unknown money unit");
+  }
 }
 template <class Archive>
 void serialize(Archive& ar, SetCell& p, std::uint32_t /*version*/) {
@@ -96,10 +99,16 @@ void serialize(Archive& ar, DeleteRow& p, std::uint32_t /*version*/) {
 template <class Archive>
 void serialize(Archive& ar, WorkflowAction& p, std::uint32_t /*version*/) {
   ar(p.action, p.expected_version, p.content_hash, p.reason, p.return_to_stage, p.evidence);
+  if constexpr (Archive::is_loading::value) {
+    if (p.action > workflow::Action::kAccept) throw cereal::Exception("unknown workflow action");
+  }
 }
 template <class Archive>
 void serialize(Archive& ar, ResolveConflict& p, std::uint32_t /*version*/) {
   ar(p.conflict_id, p.resolution, p.value);
+  if constexpr (Archive::is_loading::value) {
+    if (p.resolution > Resolution::kNewValue) throw cereal::Exception("unknown resolution");
+  }
 }
 template <class Archive>
 void serialize(Archive& ar, OpenRound& p, std::uint32_t /*version*/) {

@@ -1,0 +1,152 @@
+// A cereal archive pair for every byte string jixiao writes or reads —
+// wire messages, local blobs on disk — with one property cereal's stock
+// archives lack: reading is safe on hostile or damaged bytes.
+//
+// The format is cereal's binary layout (little-endian scalars, u64 container
+// sizes, u32 class versions on a type's first use). BoundedInputArchive:
+// - checks every read against the bytes that remain (no read past the end);
+// - checks every container size against the bytes that remain before
+//   anything is allocated for it;
+// - grows vectors of structured elements one decoded element at a time, so
+//   memory follows the bytes actually read, never a size the bytes claim;
+// - refuses a bool that is not 0 or 1 (an invalid bool is undefined
+//   behaviour).
+// It throws cereal::Exception on violation; from_bytes() turns that into a
+// Status.
+#pragma once
+
+#include <bit>
+#include <cereal/cereal.hpp>
+#include <cereal/types/vector.hpp>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "jixiao/common/status.h"
+
+namespace jixiao::archive {
+
+static_assert(std::endian::native == std::endian::little,
+              "the archive format is little-endian; a big-endian port must byte-swap");
+
+class BoundedOutputArchive : public cereal::OutputArchive<BoundedOutputArchive, cereal::AllowEmptyClassElision> {
+ public:
+  explicit BoundedOutputArchive(std::string& out) : OutputArchive(this), out_(out) {}
+  void saveBinary(const void* data, std::size_t size) { out_.append(static_cast<const char*>(data), size); }
+
+ private:
+  std::string& out_;
+};
+
+class BoundedInputArchive : public cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision> {
+ public:
+  explicit BoundedInputArchive(std::string_view in) : InputArchive(this), in_(in) {}
+  void loadBinary(void* data, std::size_t size) {
+    if (size > remaining()) throw cereal::Exception("message truncated");
+    std::memcpy(data, in_.data() + pos_, size);
+    pos_ += size;
+  }
+  std::size_t remaining() const { return in_.size() - pos_; }
+
+ private:
+  std::string_view in_;
+  std::size_t pos_ = 0;
+};
+
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(BoundedOutputArchive& ar, const T& t) {
+  ar.saveBinary(std::addressof(t), sizeof(t));
+}
+template <class T>
+std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, T& t) {
+  ar.loadBinary(std::addressof(t), sizeof(t));
+}
+
+// A bool is one byte, 0 or 1: anything else from the wire is refused rather
+// than becoming an invalid bool (undefined behaviour).
+inline void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, bool& b) {
+  unsigned char byte = 0;
+  ar.loadBinary(&byte, 1);
+  if (byte > 1) throw cereal::Exception("invalid bool");
+  b = byte == 1;
+}
+
+template <class Archive, class T>
+CEREAL_ARCHIVE_RESTRICT(BoundedInputArchive, BoundedOutputArchive)
+CEREAL_SERIALIZE_FUNCTION_NAME(Archive& ar, cereal::NameValuePair<T>& t) {
+  ar(t.value);
+}
+
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(BoundedOutputArchive& ar, const cereal::SizeTag<T>& t) {
+  const auto size = static_cast<std::uint64_t>(t.size);
+  ar.saveBinary(&size, sizeof(size));
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::SizeTag<T>& t) {
+  std::uint64_t size = 0;
+  ar.loadBinary(&size, sizeof(size));
+  // Every element takes at least one byte, so a size above the bytes that
+  // remain is a lie; refuse it before anything is allocated.
+  if (size > ar.remaining()) throw cereal::Exception("container size larger than the bytes that remain");
+  t.size = static_cast<std::remove_reference_t<T>>(size);
+}
+
+template <class T>
+void CEREAL_SAVE_FUNCTION_NAME(BoundedOutputArchive& ar, const cereal::BinaryData<T>& t) {
+  ar.saveBinary(t.data, static_cast<std::size_t>(t.size));
+}
+template <class T>
+void CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, cereal::BinaryData<T>& t) {
+  ar.loadBinary(t.data, static_cast<std::size_t>(t.size));
+}
+
+// Vectors of structured elements: no resize(size) ahead of the data.
+template <class T, class A>
+std::enable_if_t<!std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(BoundedInputArchive& ar, std::vector<T, A>& v) {
+  cereal::size_type size = 0;
+  ar(cereal::make_size_tag(size));
+  v.clear();
+  for (cereal::size_type i = 0; i < size; ++i) {
+    T element{};
+    ar(element);
+    v.push_back(std::move(element));
+  }
+}
+
+}  // namespace jixiao::archive
+
+CEREAL_SETUP_ARCHIVE_TRAITS(jixiao::archive::BoundedInputArchive, jixiao::archive::BoundedOutputArchive)
+
+namespace jixiao::archive {
+
+// Encodes `value` (cereal functions required) into bytes.
+template <class T>
+std::string to_bytes(const T& value) {
+  std::string out;
+  BoundedOutputArchive ar(out);
+  ar(value);
+  return out;
+}
+
+// Decodes exactly `bytes` into a T. Malformed, truncated or trailing bytes
+// are kCorruption, naming `what` (Chinese) — never a crash, an invalid bool
+// or an allocation the bytes do not pay for.
+template <class T>
+Result<T> from_bytes(std::string_view bytes, std::string_view what) {
+  T value{};
+  try {
+    BoundedInputArchive ar(bytes);
+    ar(value);
+    if (ar.remaining() != 0) {
+      return Status::corruption(std::string(what) + "数据已损坏（末尾有多余字节）", "trailing bytes");
+    }
+  } catch (const std::exception& e) {
+    return Status::corruption(std::string(what) + "数据已损坏，无法读取", e.what());
+  }
+  return value;
+}
+
+}  // namespace jixiao::archive
