@@ -44,10 +44,27 @@ struct ServerConfig {
   std::filesystem::path database() const { return data_dir / "server.db"; }
 };
 
-// Reads a configuration file; relative paths in it are relative to its folder.
+// The configuration file's name inside a data directory ("--data DIR").
+inline constexpr std::string_view kConfigFileName = "jixiao-server.conf";
+
+// Reads a configuration file; relative paths in it are relative to its folder,
+// and data_dir defaults to that folder. Errors (kInvalidArgument, kNotFound
+// for a missing file) name the file and the line in Chinese.
 Result<ServerConfig> load_config(const std::filesystem::path& file);
+// The same for text; `base_dir` resolves relative paths and is the default
+// data_dir. After the keys are read, the whole is checked: tls needs
+// cert_file and key_file; plain (tls = false) needs allow_plain = true and a
+// loopback listen_address; session_absolute_minutes >= session_idle_minutes;
+// ping_interval_s < idle_timeout_s.
 Result<ServerConfig> parse_config(std::string_view text, const std::filesystem::path& base_dir);
 // The commented default configuration (every key, its default, what it means).
 std::string default_config_text(const std::filesystem::path& data_dir);
+// The same commented file with the values of `config` (paths written as
+// they are held, so relative ones stay relative); parse_config reads back
+// what it wrote.
+std::string config_text(const ServerConfig& config);
+
+// 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_address(std::string_view address);
 
 }  // namespace jixiao::server
