@@ -192,7 +192,7 @@ struct OfficeClient::Impl {
       return Status(StatusCode::kFailedPrecondition,
                     "本机尚未登录过：请先联网运行 jixiao register（或 jixiao login）", "no user in client.json");
     }
-    sync::ClientIdentity who{*meta.user, meta.device_id};
+    sync::ClientIdentity who{*meta.user, meta.device_id, meta.unit_name};
     auto r = ClientReplica::open((options.data_dir / "replica.db").string(), std::move(who), *options.templates,
                                  clock());
     if (!r) return r.status();
@@ -798,19 +798,11 @@ Result<CheckOutcome> OfficeClient::check(const FormId& form) const {
 // ---- workflow ----------------------------------------------------------------------------
 
 namespace {
-// A workflow action names the content hash of what the actor saw. A form the
-// server has never confirmed is shown with the client's guesses (e.g. its
-// unit name is the unit code until the server's FormCreated arrives), so a
-// hash taken now would not match the server's and the action would be
-// refused as stale: such a form must be synced once first.
+// A workflow action names the content hash of what the actor saw: the
+// replica's view, which for a form created here and never synced is built
+// exactly as the server will build it (the unit's name comes from the
+// login), so it can be submitted offline and sent with its edits.
 Status queue(ClientReplica* rep, const FormId& form, workflow::Action a, sync::WorkflowAction p = {}) {
-  if (auto confirmed = rep->confirmed(form); !confirmed) {
-    if (auto v = rep->view(form); !v) return v.status();
-    return Status(StatusCode::kFailedPrecondition,
-                  "该表单是本机新建的，还没有同步到服务器：请先同步（jixiao sync）后再" +
-                      std::string(workflow::action_name(a)),
-                  "form never confirmed");
-  }
   return rep->workflow_action(form, a, std::move(p));
 }
 }  // namespace

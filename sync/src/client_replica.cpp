@@ -650,10 +650,10 @@ Result<FormId> ClientReplica::create_form(const std::string& template_id, int fi
     return Status::invalid_argument(tmpl->display_name() + "不能使用金额单位“" + std::string(money_unit_name(unit)) + "”",
                                     std::string(money_unit_name(unit)));
   }
-  // The client knows only its unit's code; the server's FormCreated carries
-  // whatever name it records.
-  CreateForm payload{TemplateRef{tmpl->id, tmpl->version}, impl_->who.user.unit, impl_->who.user.unit, fiscal_year,
-                     unit};
+  // The server names the unit from its directory; with the name from the
+  // login the local form is the server's form to the byte.
+  const std::string& unit_name = impl_->who.unit_name.empty() ? impl_->who.user.unit : impl_->who.unit_name;
+  CreateForm payload{TemplateRef{tmpl->id, tmpl->version}, impl_->who.user.unit, unit_name, fiscal_year, unit};
   const FormId id = new_uuid_v4();
   Transaction txn(impl_->db);
   if (auto s = txn.begin(); !s) return s;

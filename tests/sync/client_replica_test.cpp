@@ -34,7 +34,7 @@ ClientIdentity preparer(std::string device = "device-a") {
   u.display_name = "张三";
   u.unit = "731002";
   u.roles = {Role::kPreparer};
-  return ClientIdentity{u, std::move(device)};
+  return ClientIdentity{u, std::move(device), "竞秀区科协"};
 }
 
 CellRef field(std::string key) { return CellRef::field(std::move(key)); }

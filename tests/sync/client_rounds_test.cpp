@@ -15,7 +15,7 @@ TEST(ClientRounds, ReportsOfTheLastSyncAreKeptAcrossRestarts) {
   ASSERT_TRUE(templates.load_directory(JIXIAO_TEMPLATE_DIR).is_ok());
   workflow::ManualClock clock(workflow::utc_time(2022, 1, 10));
   const auto path = std::filesystem::temp_directory_path() / ("jixiao-rounds-" + new_uuid_v4() + ".db");
-  ClientIdentity who{User{"f1", "财政局审核人", "F001", {Role::kFinanceReviewer}, false}, "dev-f1"};
+  ClientIdentity who{User{"f1", "财政局审核人", "F001", {Role::kFinanceReviewer}, false}, "dev-f1", "保定市财政局"};
   {
     auto replica = ClientReplica::open(path.string(), who, templates, clock);
     ASSERT_TRUE(replica.is_ok()) << replica.status().to_string();

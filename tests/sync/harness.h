@@ -133,7 +133,7 @@ class FakeNetwork {
     c->user = user;
     c->device = device;
     c->clock = std::make_unique<workflow::ManualClock>(server_clock_.now() + std::chrono::milliseconds(skew_ms));
-    auto replica = ClientReplica::open(":memory:", ClientIdentity{directory_.users.at(user), device},
+    auto replica = ClientReplica::open(":memory:", ClientIdentity{directory_.users.at(user), device, directory_.organisation.find(directory_.users.at(user).unit)->name},
                                        shipped_templates(), *c->clock);
     if (!replica) throw std::runtime_error("replica " + device + ": " + replica.status().to_string());
     c->replica = std::move(replica).value();

@@ -32,7 +32,7 @@ ClientIdentity preparer() {
   u.display_name = "张三";
   u.unit = "731002";
   u.roles = {Role::kPreparer};
-  return ClientIdentity{u, "device-a"};
+  return ClientIdentity{u, "device-a", "竞秀区科协"};
 }
 
 // Accepts every operation once (a replay gets the first answer) and answers

@@ -37,6 +37,10 @@ namespace jixiao::sync {
 struct ClientIdentity {
   User user;        // who works on this machine (unit, roles)
   DeviceId device;  // this installation
+  // The unit's name as the server's directory has it (from the login): a
+  // form created here starts exactly as the server will create it, so its
+  // content hash matches and it can be submitted before it was ever synced.
+  std::string unit_name;
 };
 
 // A change the server refused, kept on the author's machine.
