@@ -1,12 +1,12 @@
 #include "jixiao/server/accounts.h"
 
-#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <algorithm>
 #include <cstring>
 #include <mutex>
 
+#include "jixiao/common/digest.h"
 #include "jixiao/common/text.h"
 #include "jixiao/sync/audit_store.h"
 #include "jixiao/sync/sqlite_db.h"
@@ -25,13 +25,6 @@ Status refuse(AccountReason reason, StatusCode code, std::string message, std::s
 
 std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint at_ms(std::int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
-
-std::string sha256(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(digest), len);
-}
 
 std::string roles_text(const std::vector<Role>& roles) {
   std::string out;
@@ -389,7 +382,7 @@ Result<std::string> AccountStore::login(const UserId& user, std::string_view pas
   reset.bind(1, user);
   if (auto s = reset.run("reset failures"); !s) return s;
   Statement ins(m.db, "INSERT INTO sessions(token_hash, login, device, created, last_seen, revoked) VALUES (?,?,?,?,?,0)");
-  ins.bind_blob(1, sha256(token)).bind(2, user).bind(3, device).bind(4, ms(now)).bind(5, ms(now));
+  ins.bind_blob(1, sha256_raw(token)).bind(2, user).bind(3, device).bind(4, ms(now)).bind(5, ms(now));
   if (auto s = ins.run("store session"); !s) return s;
   if (auto s = outcome("ok"); !s) return s;
   return token;
@@ -403,7 +396,7 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   Statement q(m.db,
               "SELECT s.login, s.device, s.created, s.last_seen, s.revoked, u.disabled FROM sessions s "
               "JOIN users u ON u.login = s.login WHERE s.token_hash = ?");
-  q.bind_blob(1, sha256(token));
+  q.bind_blob(1, sha256_raw(token));
   if (q.step() != SQLITE_ROW) return invalid;
   SessionInfo info{q.column_text(0), q.column_text(1), at_ms(q.column_int(2)), at_ms(q.column_int(3))};
   const bool revoked = q.column_int(4) != 0;
@@ -417,7 +410,7 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   const bool idle = now - info.last_seen > m.config.sessions.idle;
   const bool old = now - info.created > m.config.sessions.absolute;
   Statement up(m.db, "UPDATE sessions SET last_seen = ?, revoked = ? WHERE token_hash = ?");
-  up.bind(1, ms(now)).bind(2, std::int64_t{idle || old ? 1 : 0}).bind_blob(3, sha256(token));
+  up.bind(1, ms(now)).bind(2, std::int64_t{idle || old ? 1 : 0}).bind_blob(3, sha256_raw(token));
   if (auto s = up.run("touch session"); !s) return s;
   if (idle || old) return invalid;
   info.last_seen = now;
@@ -427,7 +420,7 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
 Status AccountStore::logout(std::string_view token) {
   std::lock_guard lock(impl_->mu);
   Statement up(impl_->db, "UPDATE sessions SET revoked = 1 WHERE token_hash = ?");
-  up.bind_blob(1, sha256(token));
+  up.bind_blob(1, sha256_raw(token));
   return up.run("logout");
 }
 

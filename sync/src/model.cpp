@@ -1,9 +1,9 @@
 #include "jixiao/sync/model.h"
 
-#include <openssl/evp.h>
 
 
 #include "jixiao/common/bounded_archive.h"
+#include "jixiao/common/digest.h"
 #include "jixiao/sync/model_cereal.h"
 
 namespace jixiao::sync {
@@ -15,22 +15,12 @@ constexpr unsigned char kBlobVersion = 1;
 
 template <typename T>
 std::string encode_blob(const char (&magic)[4], const T& value) {
-  std::string out(magic, 3);
-  out += static_cast<char>(kBlobVersion);
-  out += archive::to_bytes(value);
-  return out;
+  return archive::to_tagged_blob(magic, kBlobVersion, value);
 }
 
 template <typename T>
 Result<T> decode_blob(const char (&magic)[4], std::string_view bytes, const char* what) {
-  if (bytes.size() < 4 || bytes.substr(0, 3) != std::string_view(magic, 3)) {
-    return Status::corruption(std::string(what) + "数据已损坏（文件头不正确）", "bad magic");
-  }
-  if (static_cast<unsigned char>(bytes[3]) != kBlobVersion) {
-    return Status::unsupported_version(std::string(what) + "数据的格式版本不受支持",
-                                       "blob version " + std::to_string(static_cast<int>(bytes[3])));
-  }
-  return archive::from_bytes<T>(bytes.substr(4), what);
+  return archive::from_tagged_blob<T>(bytes, magic, kBlobVersion, what);
 }
 
 }  // namespace
@@ -55,18 +45,6 @@ Result<Operation> decode_operation(std::string_view b) { return decode_blob<Oper
 std::string encode_entry(const LogEntry& e) { return encode_blob("JXL", e); }
 Result<LogEntry> decode_entry(std::string_view b) { return decode_blob<LogEntry>("JXL", b, "同步日志"); }
 
-std::string replica_hash(const FormReplica& replica) {
-  const std::string blob = encode_replica(replica);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(blob.data(), blob.size(), digest, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0x0F];
-  }
-  return out;
-}
+std::string replica_hash(const FormReplica& replica) { return sha256_hex(encode_replica(replica)); }
 
 }  // namespace jixiao::sync

@@ -1,12 +1,12 @@
 #include "jixiao/sync/sync_server.h"
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <mutex>
 #include <set>
 #include <sstream>
 
+#include "jixiao/common/digest.h"
 #include "jixiao/common/bounded_archive.h"
 #include "jixiao/common/form_codec.h"
 #include "jixiao/common/form_json.h"
@@ -86,13 +86,6 @@ Status exec(sqlite3* db, const char* sql) {
     return Status(StatusCode::kUnavailable, "服务器存储暂时不可用，请稍后重试", std::string(sql).substr(0, 40) + ": " + msg);
   }
   return Status::ok();
-}
-
-std::string sha256(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<const char*>(digest), len);
 }
 
 std::string encode_round(const workflow::Round& round) { return archive::to_bytes(round); }
@@ -438,7 +431,7 @@ struct SyncServer::Impl {
 
   // Applies or rejects one operation inside the open transaction.
   Result<OpResult> process(const Operation& op, const User& actor, const SessionIdentity& who) {
-    const std::string payload_hash = sha256(encode_operation(op));
+    const std::string payload_hash = sha256_raw(encode_operation(op));
     {
       Stmt q(db, "SELECT payload_hash, seq, code, reason, message FROM op_results WHERE op_id = ?");
       q.bind(1, op.id);

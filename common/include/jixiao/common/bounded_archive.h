@@ -150,3 +150,34 @@ Result<T> from_bytes(std::string_view bytes, std::string_view what) {
 }
 
 }  // namespace jixiao::archive
+
+namespace jixiao::archive {
+
+// A stored blob: a 3-byte magic naming its type ("JXF" a form, "JXR" a
+// replica …), one format version byte, then the bounded archive.
+template <class T>
+std::string to_tagged_blob(std::string_view magic, unsigned char version, const T& value) {
+  std::string out(magic.substr(0, 3));
+  out += static_cast<char>(version);
+  out += to_bytes(value);
+  return out;
+}
+
+// kCorruption for a wrong magic or damaged bytes, kUnsupportedVersion for
+// another version; `what` names the data for people.
+template <class T>
+Result<T> from_tagged_blob(std::string_view bytes, std::string_view magic, unsigned char version,
+                           std::string_view what) {
+  if (bytes.size() < 4 || bytes.substr(0, 3) != magic.substr(0, 3)) {
+    return Status::corruption(std::string(what) + "数据已损坏（文件头不正确）", "bad magic");
+  }
+  const auto found = static_cast<unsigned char>(bytes[3]);
+  if (found != version) {
+    return Status::unsupported_version(
+        std::string(what) + "数据的格式版本为 " + std::to_string(found) + "，本程序不支持",
+        "blob version " + std::to_string(found));
+  }
+  return from_bytes<T>(bytes.substr(4), what);
+}
+
+}  // namespace jixiao::archive
