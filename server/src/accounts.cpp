@@ -270,58 +270,58 @@ Status AccountStore::reset_password(const UserId& user, std::string_view new_pas
   return tx.commit();
 }
 
-Result<std::size_t> AccountStore::import_units_csv(std::string_view csv) {
-  std::lock_guard lock(impl_->mu);
-  Transaction tx(impl_->db);
+// The shape both imports share: one transaction, an optional header line,
+// five columns a line, the bad line named in the error, nothing kept unless
+// every line is, one audit record for the import.
+struct CsvImport {
+  const char* file;          // "单位文件"
+  const char* header_key;    // the first column's name in an English header
+  const char* header_zh;     // … in a Chinese header
+  const char* columns;       // "编码,名称,级别,上级单位,财政局"
+  const char* audit_subject;
+  const char* audit_action;
+};
+
+template <typename InsertRow>
+Result<std::size_t> import_csv(AccountStore::Impl& m, std::string_view csv, const CsvImport& spec, InsertRow insert) {
+  std::lock_guard lock(m.mu);
+  Transaction tx(m.db);
   if (!tx.status()) return tx.status();
   std::size_t added = 0;
   std::size_t line_no = 0;
   for (std::string_view line : csv_lines(csv)) {
     ++line_no;
     const auto f = csv_fields(line);
-    if (line_no == 1 && !f.empty() && (f[0] == "code" || f[0] == "单位编码")) continue;
-    const std::string where = "第 " + std::to_string(line_no) + " 行";
+    if (line_no == 1 && !f.empty() && (f[0] == spec.header_key || f[0] == spec.header_zh)) continue;
+    const std::string where = std::string(spec.file) + "第 " + std::to_string(line_no) + " 行";
     if (f.size() != 5) {
       return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument,
-                    "单位文件" + where + "应有 5 列（编码,名称,级别,上级单位,财政局），实有 " + std::to_string(f.size()) + " 列");
+                    where + "应有 5 列（" + spec.columns + "），实有 " + std::to_string(f.size()) + " 列");
     }
-    auto level = parse_unit_level(f[2]);
-    if (!level) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "单位文件" + where + "：" + level.status().message());
-    if (auto s = impl_->insert_unit({f[0], f[1], *level, f[3], f[4]}); !s) {
-      return Status(s.code(), s.reason(), "单位文件" + where + "：" + s.message(), s.detail());
-    }
+    if (Status s = insert(f); !s) return Status(s.code(), s.reason(), where + "：" + s.message(), s.detail());
     ++added;
   }
-  if (auto s = impl_->administration("units", "units_import", {{"count", std::to_string(added)}}); !s) return s;
+  if (auto s = m.administration(spec.audit_subject, spec.audit_action, {{"count", std::to_string(added)}}); !s) return s;
   if (auto s = tx.commit(); !s) return s;
   return added;
 }
 
+Result<std::size_t> AccountStore::import_units_csv(std::string_view csv) {
+  static constexpr CsvImport kSpec{"单位文件", "code", "单位编码", "编码,名称,级别,上级单位,财政局", "units", "units_import"};
+  return import_csv(*impl_, csv, kSpec, [this](const std::vector<std::string>& f) -> Status {
+    auto level = parse_unit_level(f[2]);
+    if (!level) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, level.status().message());
+    return impl_->insert_unit({f[0], f[1], *level, f[3], f[4]});
+  });
+}
+
 Result<std::size_t> AccountStore::import_users_csv(std::string_view csv) {
-  std::lock_guard lock(impl_->mu);
-  Transaction tx(impl_->db);
-  if (!tx.status()) return tx.status();
-  std::size_t added = 0;
-  std::size_t line_no = 0;
-  for (std::string_view line : csv_lines(csv)) {
-    ++line_no;
-    const auto f = csv_fields(line);
-    if (line_no == 1 && !f.empty() && (f[0] == "login" || f[0] == "登录名")) continue;
-    const std::string where = "第 " + std::to_string(line_no) + " 行";
-    if (f.size() != 5) {
-      return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument,
-                    "用户文件" + where + "应有 5 列（登录名,姓名,单位,角色,初始密码），实有 " + std::to_string(f.size()) + " 列");
-    }
+  static constexpr CsvImport kSpec{"用户文件", "login", "登录名", "登录名,姓名,单位,角色,初始密码", "users", "users_import"};
+  return import_csv(*impl_, csv, kSpec, [this](const std::vector<std::string>& f) -> Status {
     auto roles = parse_roles(f[3]);
-    if (!roles) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "用户文件" + where + "：" + roles.status().message());
-    if (auto s = impl_->insert_user({f[0], f[1], f[2], *roles, false}, f[4]); !s) {
-      return Status(s.code(), s.reason(), "用户文件" + where + "：" + s.message(), s.detail());
-    }
-    ++added;
-  }
-  if (auto s = impl_->administration("users", "users_import", {{"count", std::to_string(added)}}); !s) return s;
-  if (auto s = tx.commit(); !s) return s;
-  return added;
+    if (!roles) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, roles.status().message());
+    return impl_->insert_user({f[0], f[1], f[2], *roles, false}, f[4]);
+  });
 }
 
 void AccountStore::set_admin_actor(std::string actor) {

@@ -118,8 +118,10 @@ class AccountStore {
   // letters and digits, not the login name.
   static Status check_password_policy(const UserId& user, std::string_view password);
 
+ public:
+  struct Impl;  // defined in accounts.cpp
+
  private:
-  struct Impl;
   explicit AccountStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
