@@ -277,6 +277,7 @@ struct CsvImport {
   const char* file;          // "单位文件"
   const char* header_key;    // the first column's name in an English header
   const char* header_zh;     // … in a Chinese header
+  const char* header_zh2;    // … as the documentation writes it
   const char* columns;       // "编码,名称,级别,上级单位,财政局"
   const char* audit_subject;
   const char* audit_action;
@@ -292,7 +293,10 @@ Result<std::size_t> import_csv(AccountStore::Impl& m, std::string_view csv, cons
   for (std::string_view line : csv_lines(csv)) {
     ++line_no;
     const auto f = csv_fields(line);
-    if (line_no == 1 && !f.empty() && (f[0] == spec.header_key || f[0] == spec.header_zh)) continue;
+    if (line_no == 1 && !f.empty() &&
+        (f[0] == spec.header_key || f[0] == spec.header_zh || f[0] == spec.header_zh2)) {
+      continue;
+    }
     const std::string where = std::string(spec.file) + "第 " + std::to_string(line_no) + " 行";
     if (f.size() != 5) {
       return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument,
@@ -307,7 +311,8 @@ Result<std::size_t> import_csv(AccountStore::Impl& m, std::string_view csv, cons
 }
 
 Result<std::size_t> AccountStore::import_units_csv(std::string_view csv) {
-  static constexpr CsvImport kSpec{"单位文件", "code", "单位编码", "编码,名称,级别,上级单位,财政局", "units", "units_import"};
+  static constexpr CsvImport kSpec{"单位文件", "code", "单位编码", "编码", "编码,名称,级别,上级单位,财政局", "units",
+                                   "units_import"};
   return import_csv(*impl_, csv, kSpec, [this](const std::vector<std::string>& f) -> Status {
     auto level = parse_unit_level(f[2]);
     if (!level) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, level.status().message());
@@ -316,7 +321,8 @@ Result<std::size_t> AccountStore::import_units_csv(std::string_view csv) {
 }
 
 Result<std::size_t> AccountStore::import_users_csv(std::string_view csv) {
-  static constexpr CsvImport kSpec{"用户文件", "login", "登录名", "登录名,姓名,单位,角色,初始密码", "users", "users_import"};
+  static constexpr CsvImport kSpec{"用户文件", "login", "登录名", "登录名", "登录名,姓名,单位,角色,初始密码", "users",
+                                   "users_import"};
   return import_csv(*impl_, csv, kSpec, [this](const std::vector<std::string>& f) -> Status {
     auto roles = parse_roles(f[3]);
     if (!roles) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, roles.status().message());
@@ -393,6 +399,11 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   Impl& m = *impl_;
   const TimePoint now = m.clock.now();
   const Status invalid = refuse(AccountReason::kSessionInvalid, StatusCode::kPermissionDenied, "会话无效或已过期，请重新登录");
+  // Read and touch in one write transaction (BEGIN IMMEDIATE waits for the
+  // lock): a read that upgrades to a write fails at once with SQLITE_BUSY
+  // when the sync service's connection wrote in between.
+  Transaction tx(m.db);
+  if (!tx.status()) return tx.status();
   Statement q(m.db,
               "SELECT s.login, s.device, s.created, s.last_seen, s.revoked, u.disabled FROM sessions s "
               "JOIN users u ON u.login = s.login WHERE s.token_hash = ?");
@@ -401,6 +412,7 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   SessionInfo info{q.column_text(0), q.column_text(1), at_ms(q.column_int(2)), at_ms(q.column_int(3))};
   const bool revoked = q.column_int(4) != 0;
   const bool disabled = q.column_int(5) != 0;
+  q.reset();
   if (revoked) return invalid;
   if (disabled) return refuse(AccountReason::kDisabled, StatusCode::kPermissionDenied, "账号已停用，请联系系统管理员");
   if (info.device != device) {
@@ -412,6 +424,7 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   Statement up(m.db, "UPDATE sessions SET last_seen = ?, revoked = ? WHERE token_hash = ?");
   up.bind(1, ms(now)).bind(2, std::int64_t{idle || old ? 1 : 0}).bind_blob(3, sha256_raw(token));
   if (auto s = up.run("touch session"); !s) return s;
+  if (auto s = tx.commit(); !s) return s;
   if (idle || old) return invalid;
   info.last_seen = now;
   return info;

@@ -290,9 +290,11 @@ Outcome handle_login(Core& core, std::string_view bytes, SessionState state) {
 }
 
 Outcome handle_sync(Core& core, std::string_view bytes, SessionState state) {
+  // A refused session means log in again; a store that is busy for a moment
+  // (kUnavailable) means retry, and the client keeps its token.
   const auto refuse = [&](const Status& why, std::string event) {
     auto decoded = sync::decode_sync_request(bytes);  // only for its request_id
-    return Outcome{error_reply(decoded ? decoded->request_id : 0, why, sync::NextStep::kReauthenticate), SessionState{},
+    return Outcome{error_reply(decoded ? decoded->request_id : 0, why, next_step_for(why.code())), SessionState{},
                    std::move(event), true};
   };
   if (!state.authenticated) {

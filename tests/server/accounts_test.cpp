@@ -165,3 +165,18 @@ TEST_F(AccountsTest, PasswordsAreStoredAsArgon2idHashesOnly) {
 
 }  // namespace
 }  // namespace jixiao::server
+
+namespace jixiao::server {
+namespace {
+
+TEST_F(AccountsTest, ImportsAcceptTheChineseHeaderTheDocumentationShows) {
+  auto units = store_->import_units_csv("编码,名称,级别,上级单位,财政局\n731102,莲池区科协,区县级,731002,F001\n");
+  ASSERT_TRUE(units.is_ok()) << units.status().to_string();
+  EXPECT_EQ(*units, 1u);
+  auto users = store_->import_users_csv("登录名,姓名,单位,角色,初始密码\np9,赵六,731102,填报人,zhao2022abc\n");
+  ASSERT_TRUE(users.is_ok()) << users.status().to_string();
+  EXPECT_EQ(*users, 1u);
+}
+
+}  // namespace
+}  // namespace jixiao::server
