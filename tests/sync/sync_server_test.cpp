@@ -326,3 +326,25 @@ TEST_F(SyncServerTest, TheBureauOpensARoundAndSeesWhereEveryUnitStands) {
 
 }  // namespace
 }  // namespace jixiao::sync
+
+namespace jixiao::sync {
+namespace {
+
+TEST_F(SyncServerTest, AFormForAnotherUnitThanTheSessionsIsRefused) {
+  const FormId id = new_uuid_v4();
+  const SyncResponse r = send(
+      "p1", {op("p1", id, CreateForm{{"project_self_eval_row_points", 1}, "731102", "莲池区科协", 2021, MoneyUnit::kWanYuan})});
+  EXPECT_EQ(r.results.at(0).seq, 0u);
+  EXPECT_EQ(r.results.at(0).code, StatusCode::kPermissionDenied);
+  EXPECT_EQ(r.results.at(0).reason, static_cast<std::uint16_t>(SyncReason::kOutOfScope));
+  EXPECT_EQ(r.results.at(0).message, "只能为本单位创建表单");
+  EXPECT_FALSE(server_->replica(id).is_ok());
+  // The refusal is in the audit chain.
+  const auto records = server_->audit_records();
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.back().event.kind, workflow::AuditKind::kRefusal);
+  EXPECT_EQ(records.back().event.actor, "p1");
+}
+
+}  // namespace
+}  // namespace jixiao::sync
