@@ -8,7 +8,7 @@ JIXIAO_BUILD="${JIXIAO_BUILD:-$JIXIAO_ROOT/build}"
 # Every package the build and the tests use; see docs/dependencies.md.
 JIXIAO_PACKAGES=(
   g++ cmake ninja-build pkg-config openssl
-  libcereal-dev nlohmann-json3-dev libssl-dev libsodium-dev libsqlite3-dev libboost1.81-dev
+  libcereal-dev nlohmann-json3-dev libssl-dev libsodium-dev libsqlite3-dev libboost1.81-dev zlib1g-dev
   libgtest-dev libgmock-dev
 )
 

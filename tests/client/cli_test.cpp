@@ -81,7 +81,9 @@ TEST(ClientCheck, UnreadableInputExitsTwoSayingWhereAndWhy) {
 
 TEST(ClientCheck, BadCellValueExitsTwoWithThePointer) {
   std::ifstream in(fixture("004_shenzhen_2020.json"));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string text = buf.str();
   text.replace(text.find("\"8086475.64\""), 12, "\"8086475.645\"");
   const CliRun r = run({"check", temp_file("fen.json", text)});
   EXPECT_EQ(r.code, kExitUnreadable);
@@ -110,7 +112,9 @@ TEST(ClientNew, RefusesToOverwriteAFile) {
   const CliRun r = run({"new", "project_target", "-o", path});
   EXPECT_EQ(r.code, kExitUnreadable);
   std::ifstream in(path);
-  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  const std::string content = buf.str();
   EXPECT_EQ(content, "keep me");
 }
 
