@@ -7,6 +7,8 @@
 // until it has been reaped, so a reused PID is never hit).
 #pragma once
 
+#include "test_certificate.h"
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -119,10 +121,8 @@ class TempDir {
   bool keep_ = false;
 };
 
-// A self-signed EC P-256 certificate for 127.0.0.1 and localhost (with the
-// CA flag, so a client can trust it with --ca), written with the OpenSSL C
-// API as PEM to `cert_file` and `key_file` (0600). False on any failure.
-bool write_self_signed_certificate(const fs::path& cert_file, const fs::path& key_file);
+// write_self_signed_certificate(cert_file, key_file): tests/support.
+using jixiao::testing::write_self_signed_certificate;
 
 // Replaces the value of `key = value` in a jixiao-server.conf style file
 // (the key must be present). False when it is not.

@@ -6,10 +6,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <sodium.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -23,6 +19,7 @@
 #include "jixiao/common/uuid.h"
 #include "jixiao/net/ws_connection.h"
 #include "jixiao/server/net_server.h"
+#include "test_certificate.h"
 #include "jixiao/sync/hlc.h"
 #include "jixiao/sync/protocol.h"
 
@@ -35,43 +32,9 @@ using sync::MessageType;
 
 constexpr auto kWait = 5s;  // for any single answer
 
-// ---- a throwaway certificate ---------------------------------------------------------
-
-// A self-signed EC P-256 certificate for localhost / 127.0.0.1, written as
-// PEM to `dir`/<name>.crt and <name>.key.
+// A throwaway certificate, <name>.crt and <name>.key in `dir`.
 bool write_self_signed_certificate(const fs::path& dir, const std::string& name) {
-  EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
-  X509* cert = X509_new();
-  bool ok = key != nullptr && cert != nullptr;
-  ok = ok && X509_set_version(cert, 2) == 1;
-  ok = ok && ASN1_INTEGER_set(X509_get_serialNumber(cert), 1) == 1;
-  ok = ok && X509_gmtime_adj(X509_getm_notBefore(cert), -3600) != nullptr;
-  ok = ok && X509_gmtime_adj(X509_getm_notAfter(cert), 24L * 3600L) != nullptr;
-  ok = ok && X509_set_pubkey(cert, key) == 1;
-  X509_NAME* subject = X509_get_subject_name(cert);
-  const auto* cn = reinterpret_cast<const unsigned char*>("localhost");
-  ok = ok && X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC, cn, -1, -1, 0) == 1;
-  ok = ok && X509_set_issuer_name(cert, subject) == 1;
-  X509V3_CTX ctx;
-  X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (const auto& [nid, value] : {std::pair{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"},
-                                   std::pair{NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION* ext = ok ? X509V3_EXT_conf_nid(nullptr, &ctx, nid, value) : nullptr;
-    ok = ext != nullptr && X509_add_ext(cert, ext, -1) == 1;
-    X509_EXTENSION_free(ext);
-  }
-  ok = ok && X509_sign(cert, key, EVP_sha256()) > 0;
-  if (ok) {
-    FILE* crt = std::fopen((dir / (name + ".crt")).c_str(), "wb");
-    FILE* pem = std::fopen((dir / (name + ".key")).c_str(), "wb");
-    ok = crt != nullptr && pem != nullptr && PEM_write_X509(crt, cert) == 1 &&
-         PEM_write_PrivateKey(pem, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
-    if (crt != nullptr) std::fclose(crt);
-    if (pem != nullptr) std::fclose(pem);
-  }
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  return ok;
+  return jixiao::testing::write_self_signed_certificate(dir / (name + ".crt"), dir / (name + ".key"));
 }
 
 // ---- plain HTTP without Asio in the test -------------------------------------------------
