@@ -488,7 +488,14 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
     auto type = sync::peek_message_type(*msg);
     if (type && *type == sync::MessageType::kSyncResponse) {
       auto decoded = sync::decode_sync_response(*msg);
-      if (decoded) response = std::move(decoded).value();
+      // The ids of the results are the operations' of the request answered
+      // (they do not travel); an answer to another request is ignored by
+      // the session and recorded by nobody.
+      const sync::SyncRequest* answered = session.in_flight_request();
+      if (decoded && answered != nullptr && answered->request_id == decoded->request_id &&
+          sync::pair_results(*answered, *decoded).is_ok()) {
+        response = std::move(decoded).value();
+      }
     } else if (type && *type == sync::MessageType::kErrorResponse) {
       auto err = sync::decode_error_response(*msg);
       if (err && err->next == sync::NextStep::kReauthenticate) {

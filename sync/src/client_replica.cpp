@@ -54,7 +54,7 @@ constexpr int kSchemaVersion = 1;
 constexpr int kBusyTimeoutMs = 5000;
 // The largest operation accepted locally: half a message, as next_request's
 // default share of a request, so any single operation always fits one.
-constexpr std::size_t kMaxOperationBytes = kMaxPayloadBytes / 2;
+constexpr std::size_t kMaxOperationBytes = kMaxRequestOpsBytes;
 
 // ---- SQLite plumbing ------------------------------------------------------------
 
@@ -494,7 +494,15 @@ struct ClientReplica::Impl {
 
   // ---- applying a response ----
   Status apply_results(const SyncRequest& sent, const SyncResponse& response) {
-    for (const OpResult& result : response.results) {
+    if (response.results.size() != sent.ops.size()) {
+      return Status(StatusCode::kInvalidArgument, static_cast<std::uint16_t>(SyncReason::kMalformedMessage),
+                    "同步消息格式错误", "results do not answer the request's operations one for one");
+    }
+    for (std::size_t i = 0; i < sent.ops.size(); ++i) {
+      // The wire does not carry the id (protocol.h, OpResult): it is the
+      // operation's at the same position.
+      OpResult result = response.results[i];
+      result.op_id = sent.ops[i].id;
       if (result.seq > 0) {
         if (auto s = Stmt(db, "UPDATE outbox SET acked_seq = ?1 WHERE op_id = ?2")
                          .u64(1, result.seq)
@@ -541,7 +549,8 @@ struct ClientReplica::Impl {
     return Status::ok();
   }
 
-  Status apply_snapshots_and_entries(const SyncResponse& response) {
+  // `own`: this device's entries the server left out (own_entries()).
+  Status apply_snapshots_and_entries(const SyncResponse& response, const std::vector<LogEntry>& own) {
     // Replicas changed by this response, written back once at the end.
     std::map<FormId, FormReplica> touched;
     auto current = [&](const FormId& form) -> Result<FormReplica*> {
@@ -557,7 +566,15 @@ struct ClientReplica::Impl {
       if (!r) return r.status();
       if (*r == nullptr || snapshot.replica.last_seq > (*r)->last_seq) touched[snapshot.replica.form.id] = snapshot.replica;
     }
-    for (const LogEntry& entry : response.entries) {
+    // In log order: apply_entry skips an entry at or below a replica's
+    // last_seq, so the rebuilt own entries must interleave by seq.
+    std::vector<const LogEntry*> ordered;
+    ordered.reserve(response.entries.size() + own.size());
+    for (const LogEntry& e : response.entries) ordered.push_back(&e);
+    for (const LogEntry& e : own) ordered.push_back(&e);
+    std::stable_sort(ordered.begin(), ordered.end(), [](const LogEntry* a, const LogEntry* b) { return a->seq < b->seq; });
+    for (const LogEntry* next : ordered) {
+      const LogEntry& entry = *next;
       auto r = current(entry.form_id);
       if (!r) return r.status();
       FormReplica* replica = *r;
@@ -971,7 +988,7 @@ Status ClientReplica::apply_response(const SyncRequest& sent, const SyncResponse
   Transaction txn(impl_->db);
   if (auto s = txn.begin(); !s) return s;
   if (auto s = impl_->apply_results(sent, response); !s) return s;
-  if (auto s = impl_->apply_snapshots_and_entries(response); !s) return s;
+  if (auto s = impl_->apply_snapshots_and_entries(response, own_entries(sent, response)); !s) return s;
   auto stored = impl_->meta_int("cursor");
   if (!stored) return stored.status();
   const ServerSeq cursor = std::max(static_cast<ServerSeq>(*stored), response.cursor);

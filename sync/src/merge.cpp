@@ -372,6 +372,15 @@ void apply_entry(FormReplica& replica, const LogEntry& entry) {
   replica.last_seq = entry.seq;
 }
 
+std::optional<std::vector<Effect>> plain_effects(const Operation& op) {
+  if (const auto* set = std::get_if<SetCell>(&op.payload)) return std::vector<Effect>{CellWritten{set->cell, set->value}};
+  if (const auto* ins = std::get_if<InsertRow>(&op.payload)) {
+    return std::vector<Effect>{RowInserted{ins->table, ins->row_id, ins->after_row, ins->cells}};
+  }
+  if (const auto* del = std::get_if<DeleteRow>(&op.payload)) return std::vector<Effect>{RowDeleted{del->table, del->row_id}};
+  return std::nullopt;
+}
+
 void apply_local(FormReplica& replica, const Operation& op) {
   if (const auto* set = std::get_if<SetCell>(&op.payload)) {
     if (CellValue* cell = find_cell_mutable(replica.form, set->cell)) *cell = set->value;

@@ -1,7 +1,13 @@
 #include "jixiao/sync/protocol.h"
 
+#include <zlib.h>
+
+#include <algorithm>
+#include <set>
+
 #include "protocol_cereal.h"
 #include "jixiao/common/bounded_archive.h"
+#include "jixiao/sync/merge.h"
 
 namespace jixiao::sync {
 namespace {
@@ -31,26 +37,81 @@ Status malformed(std::string detail) {
                 "同步消息格式错误", std::move(detail));
 }
 
+// zlib stream of `in` at the best level; nullopt if zlib fails (it does not
+// for in-memory buffers of this size, but the caller then sends it plain).
+std::optional<std::string> deflate_bytes(std::string_view in) {
+  z_stream z{};
+  if (deflateInit(&z, Z_BEST_COMPRESSION) != Z_OK) return std::nullopt;
+  std::string out(deflateBound(&z, static_cast<uLong>(in.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  const std::size_t produced = out.size() - z.avail_out;
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  out.resize(produced);
+  return out;
+}
+
+// Inflates a zlib stream, refusing output beyond `limit` bytes (read in
+// chunks, so a small bomb never allocates more than the limit).
+Result<std::string> inflate_bytes(std::string_view in, std::size_t limit) {
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return malformed("inflateInit failed");
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  std::string out;
+  char chunk[16384];
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(chunk);
+    z.avail_out = sizeof chunk;
+    rc = inflate(&z, Z_NO_FLUSH);
+    const std::size_t produced = sizeof chunk - z.avail_out;
+    if (out.size() + produced > limit) {
+      inflateEnd(&z);
+      return Status(StatusCode::kResourceExhausted, static_cast<std::uint16_t>(SyncReason::kMessageTooLarge),
+                    "同步消息过大", "inflated payload over " + std::to_string(limit) + " bytes");
+    }
+    out.append(chunk, produced);
+    if (rc == Z_BUF_ERROR && z.avail_in == 0) break;  // input ended before the stream did
+  }
+  const bool complete = rc == Z_STREAM_END && z.avail_in == 0;
+  inflateEnd(&z);
+  if (!complete) return malformed(rc == Z_STREAM_END ? "bytes after the compressed stream" : "damaged compressed payload");
+  return out;
+}
+
 template <typename T>
-std::string encode(MessageType type, const T& message) {
+std::string encode(MessageType type, const T& message, Compression compression) {
   std::string payload;
   {
     WireOutputArchive ar(payload);
     ar(message);
+  }
+  std::uint16_t flags = 0;
+  if (compression == Compression::kAuto && payload.size() >= kCompressFromBytes) {
+    if (auto packed = deflate_bytes(payload); packed && packed->size() < payload.size()) {
+      payload = std::move(*packed);
+      flags = kFlagDeflate;
+    }
   }
   std::string out;
   out.reserve(kEnvelopeBytes + payload.size());
   out += "JXS";
   out += static_cast<char>(kProtocolVersion);
   put_u16(out, static_cast<std::uint16_t>(type));
-  put_u16(out, 0);
+  put_u16(out, flags);
   put_u32(out, static_cast<std::uint32_t>(payload.size()));
   out += payload;
   return out;
 }
 
-// The envelope, checked before anything else: magic, version, type, length.
-Result<std::string_view> open_envelope(std::string_view bytes, MessageType expected) {
+// The envelope, checked before anything else: magic, version, type, flags,
+// length; then the payload, inflated when the flag says so.
+Result<std::string> open_envelope(std::string_view bytes, MessageType expected) {
   if (bytes.size() < kEnvelopeBytes) return malformed("shorter than the envelope");
   if (bytes.substr(0, 3) != "JXS") return malformed("bad magic");
   const auto version = static_cast<unsigned char>(bytes[3]);
@@ -62,14 +123,16 @@ Result<std::string_view> open_envelope(std::string_view bytes, MessageType expec
   }
   const std::uint16_t type = get_u16(bytes, 4);
   if (type != static_cast<std::uint16_t>(expected)) return malformed("unexpected message type " + std::to_string(type));
-  if (get_u16(bytes, 6) != 0) return malformed("unknown flags");
+  const std::uint16_t flags = get_u16(bytes, 6);
+  if ((flags & ~kFlagDeflate) != 0) return malformed("unknown flags " + std::to_string(flags));
   const std::uint32_t length = get_u32(bytes, 8);
   if (length > kMaxPayloadBytes) {
     return Status(StatusCode::kResourceExhausted, static_cast<std::uint16_t>(SyncReason::kMessageTooLarge),
                   "同步消息过大", "payload length " + std::to_string(length));
   }
   if (length != bytes.size() - kEnvelopeBytes) return malformed("payload length does not match the bytes");
-  return bytes.substr(kEnvelopeBytes);
+  if ((flags & kFlagDeflate) != 0) return inflate_bytes(bytes.substr(kEnvelopeBytes), kMaxPayloadBytes);
+  return std::string(bytes.substr(kEnvelopeBytes));
 }
 
 template <typename T>
@@ -89,11 +152,38 @@ Result<T> decode(std::string_view bytes, MessageType type) {
 
 }  // namespace
 
-std::string encode_message(const SyncRequest& m) { return encode(MessageType::kSyncRequest, m); }
-std::string encode_message(const SyncResponse& m) { return encode(MessageType::kSyncResponse, m); }
-std::string encode_message(const ErrorResponse& m) { return encode(MessageType::kErrorResponse, m); }
-std::string encode_message(const LoginRequest& m) { return encode(MessageType::kLoginRequest, m); }
-std::string encode_message(const LoginResponse& m) { return encode(MessageType::kLoginResponse, m); }
+std::string encode_message(const SyncRequest& m, Compression c) { return encode(MessageType::kSyncRequest, m, c); }
+std::string encode_message(const SyncResponse& m, Compression c) { return encode(MessageType::kSyncResponse, m, c); }
+std::string encode_message(const ErrorResponse& m, Compression c) { return encode(MessageType::kErrorResponse, m, c); }
+std::string encode_message(const LoginRequest& m, Compression c) { return encode(MessageType::kLoginRequest, m, c); }
+std::string encode_message(const LoginResponse& m, Compression c) { return encode(MessageType::kLoginResponse, m, c); }
+
+Status pair_results(const SyncRequest& sent, SyncResponse& response) {
+  if (response.results.size() != sent.ops.size()) {
+    return malformed("answer has " + std::to_string(response.results.size()) + " results for " +
+                     std::to_string(sent.ops.size()) + " operations");
+  }
+  for (std::size_t i = 0; i < sent.ops.size(); ++i) response.results[i].op_id = sent.ops[i].id;
+  return Status::ok();
+}
+
+std::vector<LogEntry> own_entries(const SyncRequest& sent, const SyncResponse& response) {
+  std::set<ServerSeq> present;
+  for (const LogEntry& e : response.entries) present.insert(e.seq);
+  std::vector<LogEntry> out;
+  const std::size_t n = std::min(sent.ops.size(), response.results.size());
+  for (std::size_t i = 0; i < n; ++i) {
+    const ServerSeq seq = response.results[i].seq;
+    if (seq == 0 || seq <= sent.cursor || seq > response.cursor || present.count(seq) != 0) continue;
+    const Operation& op = sent.ops[i];
+    auto effects = plain_effects(op);
+    if (!effects) continue;
+    present.insert(seq);  // the same operation twice in one request: once
+    out.push_back(LogEntry{seq, op.form_id, op.id, op.author, op.device, op.hlc, std::move(*effects)});
+  }
+  std::sort(out.begin(), out.end(), [](const LogEntry& a, const LogEntry& b) { return a.seq < b.seq; });
+  return out;
+}
 
 Result<MessageType> peek_message_type(std::string_view bytes) {
   if (bytes.size() < kEnvelopeBytes || bytes.substr(0, 3) != "JXS") return malformed("bad envelope");

@@ -13,7 +13,7 @@ void serialize(Archive& ar, SyncRequest& m, std::uint32_t /*version*/) {
 }
 template <class Archive>
 void serialize(Archive& ar, OpResult& m, std::uint32_t /*version*/) {
-  ar(m.op_id, m.seq, m.code, m.reason, m.message);
+  ar(m.seq, m.code, m.reason, m.message);  // op_id: by position (pair_results)
 }
 template <class Archive>
 void serialize(Archive& ar, FormSnapshot& m, std::uint32_t /*version*/) {

@@ -515,7 +515,12 @@ struct SyncServer::Impl {
   // Fills `out` with the user's unit's snapshots and entries after `cursor`, in
   // log order, up to `budget` bytes: a form that became visible after the
   // cursor comes as a snapshot at the position where it became visible.
-  Status collect(const UnitCode& unit, ServerSeq cursor, std::size_t budget, SyncResponse& out) {
+  //
+  // `own`: the requester's accepted operations of this request by their seq.
+  // An entry of one of them whose effects are the operation's plain effects is
+  // left out: the requester rebuilds it (protocol.h, own_entries()).
+  Status collect(const UnitCode& unit, ServerSeq cursor, std::size_t budget, const std::map<ServerSeq, const Operation*>& own,
+                 SyncResponse& out) {
     struct Item {
       ServerSeq position;
       bool snapshot;
@@ -553,6 +558,27 @@ struct SyncServer::Impl {
     bool complete = true;
     for (const Item& item : items) {
       if (item.snapshot) {
+        // A form this very request created became visible with its creation:
+        // the requester holds all of it but the server's creation entry, so
+        // that entry goes instead of a snapshot (the rest follows as entries,
+        // its own plain ones left out).
+        if (auto mine = own.find(item.position); mine != own.end() && mine->second->form_id == item.form &&
+                                                 std::holds_alternative<CreateForm>(mine->second->payload)) {
+          Stmt q(db, "SELECT entry FROM log WHERE seq = ?");
+          q.bind(1, static_cast<std::int64_t>(item.position));
+          if (q.step() != SQLITE_ROW) return storage_error(db, "read creation entry");
+          auto entry = decode_entry(q.column_blob(0));
+          if (!entry) return entry.status();
+          const std::size_t size = encoded_size(*entry);
+          if (used > 0 && used + size > budget) {
+            complete = false;
+            break;
+          }
+          used += size;
+          out.entries.push_back(std::move(*entry));
+          position = item.position;
+          continue;
+        }
         auto replica = load_replica(item.form);
         if (!replica) return replica.status();
         if (!*replica) continue;
@@ -570,6 +596,13 @@ struct SyncServer::Impl {
         if (covered == snapshot_upto.end() || item.position > covered->second) {
           auto entry = decode_entry(item.entry_blob);
           if (!entry) return entry.status();
+          if (auto mine = own.find(item.position); mine != own.end() && entry->op_id == mine->second->id) {
+            const auto plain = plain_effects(*mine->second);
+            if (plain && *plain == entry->effects) {
+              position = item.position;
+              continue;
+            }
+          }
           const std::size_t size = encoded_size(*entry);
           if (used > 0 && used + size > budget) {
             complete = false;
@@ -624,14 +657,16 @@ Result<SyncResponse> SyncServer::handle(const SyncRequest& request, const Sessio
   };
   SyncResponse response;
   response.request_id = request.request_id;
+  std::map<ServerSeq, const Operation*> own;
   for (const Operation& op : request.ops) {
     auto r = m.process(op, *actor, who);
     if (!r) return fail(r.status());
+    if (r->seq > 0) own.emplace(r->seq, &op);
     response.results.push_back(std::move(*r));
   }
   if (auto s = m.flush_dirty(); !s) return fail(s);
   const std::size_t budget = std::min<std::size_t>(request.max_response_bytes, kMaxPayloadBytes - 64 * 1024);
-  if (auto s = m.collect(actor->unit, request.cursor, budget, response); !s) return fail(s);
+  if (auto s = m.collect(actor->unit, request.cursor, budget, own, response); !s) return fail(s);
   if (auto s = m.round_reports(*actor, response.rounds); !s) return fail(s);
   if (auto s = exec(m.db, "COMMIT"); !s) return fail(s);
   return response;

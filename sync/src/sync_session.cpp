@@ -153,6 +153,7 @@ void ClientSyncSession::on_connection_lost(std::chrono::milliseconds now) {
 }
 
 bool ClientSyncSession::in_flight() const { return in_flight_; }
+const SyncRequest* ClientSyncSession::in_flight_request() const { return in_flight_ ? &outstanding_ : nullptr; }
 bool ClientSyncSession::idle() const { return !in_flight_ && !retry_at_ && !again_; }
 const SyncSessionStats& ClientSyncSession::stats() const { return stats_; }
 const Status& ClientSyncSession::last_error() const { return last_error_; }

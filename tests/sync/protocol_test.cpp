@@ -12,7 +12,10 @@
 #include <random>
 #include <string>
 
+#include <zlib.h>
+
 #include "jixiao/common/form_json.h"
+#include "jixiao/sync/merge.h"
 #include "jixiao/sync/protocol.h"
 #include "test_support.h"
 
@@ -208,7 +211,9 @@ TEST(Protocol, SyncRequestRoundTripsWithEveryOperationKind) {
 }
 
 TEST(Protocol, SyncResponseRoundTripsWithSnapshotsEntriesAndEveryEffectKind) {
-  const SyncResponse m = sample_response();
+  SyncResponse m = sample_response();
+  // Result ids do not travel (pair_results puts them back).
+  for (OpResult& r : m.results) r.op_id.clear();
   const std::string bytes = encode_message(m);
   EXPECT_EQ(peek_message_type(bytes).value(), MessageType::kSyncResponse);
   auto back = decode_sync_response(bytes);
@@ -240,10 +245,139 @@ TEST(Protocol, EncodedSizeOfAnEntryBoundsWhatItAddsToAResponse) {
   SyncResponse without = with;
   without.entries.clear();
   without.snapshots.clear();
-  const std::size_t added = encode_message(with).size() - encode_message(without).size();
+  const std::size_t added =
+      encode_message(with, Compression::kNone).size() - encode_message(without, Compression::kNone).size();
   const std::size_t estimated = encoded_size(with.entries.at(0)) + encoded_size(with.snapshots.at(0));
   EXPECT_GE(estimated, added);
   EXPECT_LE(estimated - added, 128U);
+}
+
+// ---- compression ----------------------------------------------------------------------------
+
+std::uint16_t flags_of(const std::string& bytes) {
+  return static_cast<std::uint16_t>(static_cast<unsigned char>(bytes[6]) | (static_cast<unsigned char>(bytes[7]) << 8));
+}
+
+// An envelope around an arbitrary payload, flagged as deflated.
+std::string deflated_message(MessageType type, const std::string& raw_payload) {
+  uLongf size = compressBound(static_cast<uLong>(raw_payload.size()));
+  std::string packed(size, '\0');
+  EXPECT_EQ(Z_OK, compress2(reinterpret_cast<Bytef*>(packed.data()), &size,
+                            reinterpret_cast<const Bytef*>(raw_payload.data()), static_cast<uLong>(raw_payload.size()), 9));
+  packed.resize(size);
+  std::string out = encode_message(SyncRequest{}, Compression::kNone).substr(0, kEnvelopeBytes);
+  out[4] = static_cast<char>(static_cast<std::uint16_t>(type) & 0xFF);
+  out[6] = static_cast<char>(kFlagDeflate);
+  out += packed;
+  fix_length(out);
+  return out;
+}
+
+TEST(Protocol, ALargeMessageTravelsDeflatedAndComesBackEqual) {
+  SyncRequest m = sample_request();
+  for (int i = 0; i < 40; ++i) {
+    m.ops.push_back(make_op("op-text-" + std::to_string(i),
+                            SetCell{CellRef::field("goal_expected"), text("举办科普日活动，覆盖全区各街道社区。"), {}}));
+  }
+  const std::string plain = encode_message(m, Compression::kNone);
+  const std::string packed = encode_message(m);
+  EXPECT_EQ(flags_of(plain), 0);
+  EXPECT_EQ(flags_of(packed), kFlagDeflate);
+  EXPECT_LT(packed.size() * 4, plain.size()) << packed.size() << " vs " << plain.size();
+  EXPECT_EQ(decode_sync_request(packed).value(), m);
+  EXPECT_EQ(decode_sync_request(plain).value(), m);
+}
+
+TEST(Protocol, ASmallMessageIsSentPlain) {
+  const std::string bytes = encode_message(ErrorResponse{1, StatusCode::kUnavailable, 0, NextStep::kRetry, "稍后"});
+  EXPECT_LT(bytes.size(), kEnvelopeBytes + kCompressFromBytes);
+  EXPECT_EQ(flags_of(bytes), 0);
+}
+
+TEST(Protocol, ADeflatedPayloadThatInflatesBeyondTheLimitIsRefused) {
+  // 8 MiB + 1 of zeros deflate to a few kilobytes.
+  const std::string bomb = deflated_message(MessageType::kSyncRequest, std::string(kMaxPayloadBytes + 1, '\0'));
+  ASSERT_LT(bomb.size(), 64u * 1024u);
+  const Status s = decode_sync_request(bomb).status();
+  EXPECT_EQ(s.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(s.reason(), reason(SyncReason::kMessageTooLarge));
+}
+
+TEST(Protocol, ADamagedOrPaddedDeflatedPayloadIsRefused) {
+  const std::string raw = encode_message(sample_request(), Compression::kNone).substr(kEnvelopeBytes);
+  const std::string good = deflated_message(MessageType::kSyncRequest, raw);
+  ASSERT_EQ(decode_sync_request(good).value(), sample_request());
+
+  std::string cut = good.substr(0, good.size() - 6);  // the stream ends early
+  fix_length(cut);
+  Status s = decode_sync_request(cut).status();
+  EXPECT_EQ(s.reason(), reason(SyncReason::kMalformedMessage));
+  EXPECT_NE(s.detail().find("damaged"), std::string::npos) << s.detail();
+
+  std::string padded = good + "xy";  // bytes after the stream
+  fix_length(padded);
+  s = decode_sync_request(padded).status();
+  EXPECT_EQ(s.reason(), reason(SyncReason::kMalformedMessage));
+  EXPECT_NE(s.detail().find("after the compressed stream"), std::string::npos) << s.detail();
+
+  std::string flipped = good;
+  flipped[kEnvelopeBytes + 1] = static_cast<char>(flipped[kEnvelopeBytes + 1] ^ 0x5A);  // zlib header check
+  fix_length(flipped);
+  EXPECT_EQ(decode_sync_request(flipped).status().reason(), reason(SyncReason::kMalformedMessage));
+}
+
+TEST(Protocol, ResultIdsArePairedWithTheRequestByPosition) {
+  const SyncRequest sent = sample_request();
+  SyncResponse answer;
+  for (std::size_t i = 0; i < sent.ops.size(); ++i) answer.results.push_back(OpResult{{}, 50 + i, StatusCode::kOk, 0, {}});
+  auto back = decode_sync_response(encode_message(answer)).value();
+  for (const OpResult& r : back.results) EXPECT_TRUE(r.op_id.empty());
+  ASSERT_TRUE(pair_results(sent, back).is_ok());
+  for (std::size_t i = 0; i < sent.ops.size(); ++i) EXPECT_EQ(back.results[i].op_id, sent.ops[i].id);
+
+  back.results.pop_back();
+  const Status s = pair_results(sent, back);
+  EXPECT_EQ(s.reason(), reason(SyncReason::kMalformedMessage));
+}
+
+// The entries the server leaves out of its answer to the author are rebuilt
+// from the request: plain content operations only, within (cursor, answer's
+// cursor], not already present, in seq order.
+TEST(Protocol, OwnEntriesRebuildExactlyTheElidedPlainOperations) {
+  const SyncRequest sent = sample_request();  // cursor 41; op-1 create … op-7 resolve
+  SyncResponse answer;
+  answer.results = {OpResult{"op-1", 42, StatusCode::kOk, 0, {}},  // create: never rebuilt
+                    OpResult{"op-2", 46, StatusCode::kOk, 0, {}},  // set: sent in full below
+                    OpResult{"op-3", 44, StatusCode::kOk, 0, {}},  // set: rebuilt
+                    OpResult{"op-4", 43, StatusCode::kOk, 0, {}},  // insert: rebuilt
+                    OpResult{"op-5", 0, StatusCode::kNotFound, 1005, "行不存在"},  // rejected
+                    OpResult{"op-6", 47, StatusCode::kOk, 0, {}},  // workflow: never rebuilt
+                    OpResult{"op-7", 49, StatusCode::kOk, 0, {}}};  // beyond the answer's cursor
+  LogEntry merged;
+  merged.seq = 46;
+  merged.form_id = sent.ops[1].form_id;
+  merged.op_id = "op-2";
+  merged.effects.emplace_back(CellWritten{CellRef::field("project_name"), text("合并后的名称")});
+  answer.entries.push_back(merged);
+  answer.cursor = 48;
+
+  const std::vector<LogEntry> own = own_entries(sent, answer);
+  ASSERT_EQ(own.size(), 2u);
+  EXPECT_EQ(own[0].seq, 43u);
+  EXPECT_EQ(own[0].op_id, "op-4");
+  EXPECT_EQ(own[0].effects, plain_effects(sent.ops[3]).value());
+  EXPECT_EQ(own[1].seq, 44u);
+  EXPECT_EQ(own[1].op_id, "op-3");
+  EXPECT_EQ(own[1].author, "p1");
+  EXPECT_EQ(own[1].device, "dev-p1");
+  EXPECT_EQ(own[1].hlc, sent.ops[2].hlc);
+  ASSERT_EQ(own[1].effects.size(), 1u);
+  EXPECT_EQ(std::get<CellWritten>(own[1].effects[0]).value, CellValue::of_money(Money::from_fen(808'647'564)));
+
+  // At or below the request's cursor the replica has them already.
+  SyncRequest later = sent;
+  later.cursor = 44;
+  EXPECT_TRUE(own_entries(later, answer).empty());
 }
 
 // ---- the envelope ---------------------------------------------------------------------------
@@ -305,9 +439,14 @@ TEST(Protocol, UnknownOrUnexpectedMessageTypeIsRefused) {
 }
 
 TEST(Protocol, UnknownFlagsAreRefused) {
-  std::string bytes = encode_message(sample_request());
-  bytes[6] = 1;
-  EXPECT_EQ(decode_sync_request(bytes).status().reason(), reason(SyncReason::kMalformedMessage));
+  for (const std::uint16_t flags : {std::uint16_t{2}, std::uint16_t{3}, std::uint16_t{0x8000}}) {
+    std::string bytes = encode_message(sample_request());
+    bytes[6] = static_cast<char>(flags & 0xFF);
+    bytes[7] = static_cast<char>(flags >> 8);
+    const Status s = decode_sync_request(bytes).status();
+    EXPECT_EQ(s.reason(), reason(SyncReason::kMalformedMessage)) << flags;
+    EXPECT_NE(s.detail().find("unknown flags"), std::string::npos) << s.detail();
+  }
 }
 
 TEST(Protocol, PayloadLongerThanOneMebibyteIsRefusedBeforeItArrives) {
@@ -330,7 +469,7 @@ TEST(Protocol, PayloadLengthThatDoesNotMatchTheBytesIsRefused) {
 }
 
 TEST(Protocol, TrailingBytesAfterTheMessageAreRefused) {
-  std::string bytes = encode_message(sample_request());
+  std::string bytes = encode_message(sample_request(), Compression::kNone);
   bytes += '\0';
   fix_length(bytes);
   const Status s = decode_sync_request(bytes).status();
@@ -356,7 +495,7 @@ RequestLayout request_layout() {
   l.m.device = "dev-p1";
   l.m.user = "p1";
   l.m.cursor = 5;
-  l.bytes = encode_message(l.m);
+  l.bytes = encode_message(l.m, Compression::kNone);
   l.device_size_at = kEnvelopeBytes + 4 + 8;
   l.ops_count_at = l.device_size_at + 8 + l.m.device.size() + 8 + l.m.user.size() + 8;
   return l;
@@ -396,7 +535,7 @@ TEST(Protocol, AStringLengthOfTwoToTheSixtyIsRefusedWithoutAllocating) {
 // (2^60 and 10^12): wherever a container size sits, it is refused, and no
 // allocation is ever larger than a small multiple of the message itself.
 TEST(Protocol, AHugeCountAnywhereInAResponseNeverAllocatesMoreThanTheMessage) {
-  const std::string valid = encode_message(sample_response());
+  const std::string valid = encode_message(sample_response(), Compression::kNone);
   std::size_t largest = 0;
   const auto started = std::chrono::steady_clock::now();
   for (const std::uint64_t huge : {1ULL << 60, 1'000'000'000'000ULL}) {
@@ -424,10 +563,12 @@ TEST(Protocol, RandomlyDamagedMessagesNeverCrashTheDecoder) {
   RecordProperty("seed", std::to_string(seed));
   std::mt19937_64 rng(seed);
   const std::string messages[] = {encode_message(sample_request()), encode_message(sample_response()),
-                                  encode_message(sample_error())};
+                                  encode_message(sample_error()),
+                                  encode_message(sample_request(), Compression::kNone),
+                                  encode_message(sample_response(), Compression::kNone)};
   int decoded_anyway = 0;
   for (int i = 0; i < 20'000; ++i) {
-    std::string bytes = messages[rng() % 3];
+    std::string bytes = messages[rng() % std::size(messages)];
     const std::size_t flips = 1 + rng() % 4;
     // Mostly inside the payload, so the damage reaches the decoder.
     const bool keep_envelope = rng() % 4 != 0;

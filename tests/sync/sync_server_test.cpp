@@ -95,6 +95,40 @@ TEST_F(SyncServerTest, AcceptedOperationsGetConsecutiveSequenceNumbers) {
   EXPECT_EQ(server_->replica(id)->form.field("project_name").text, "科普经费");
 }
 
+// The answer to a push leaves out the pusher's own entries whose effects are
+// just its operations (it rebuilds them), and sends every entry a merge
+// changed, and everyone else's.
+TEST_F(SyncServerTest, TheAnswerLeavesOutOnlyThePushersOwnUnchangedEntries) {
+  const FormId id = create_form();  // seq 1
+  const SyncResponse base = send("p1", {op("p1", id, set("goal_expected", "第一行\n第二行"))}, 1);
+  ASSERT_EQ(base.results.at(0).seq, 2u);
+  EXPECT_TRUE(base.entries.empty());
+  EXPECT_EQ(base.cursor, 2u);
+
+  // p1 rewrites line 1; p2, from the same base, line 2: the server merges p2's.
+  const Operation mine = op("p1", id, SetCell{CellRef::field("goal_expected"), CellValue::of_text("第一行改\n第二行"),
+                                              CellValue::of_text("第一行\n第二行")});
+  const SyncResponse r1 = send("p1", {mine}, 2);
+  ASSERT_EQ(r1.results.at(0).seq, 3u);
+  EXPECT_TRUE(r1.entries.empty());
+
+  const Operation theirs = op("p2", id, SetCell{CellRef::field("goal_expected"), CellValue::of_text("第一行\n第二行改"),
+                                                CellValue::of_text("第一行\n第二行")});
+  const Operation plain = op("p2", id, set("department", "科普部"));
+  const SyncResponse r2 = send("p2", {theirs, plain}, 2);
+  ASSERT_EQ(r2.results.at(0).seq, 4u);
+  ASSERT_EQ(r2.results.at(1).seq, 5u);
+  ASSERT_EQ(r2.entries.size(), 2u);  // p1's entry 3 and p2's merged entry 4; not 5
+  EXPECT_EQ(r2.entries[0].op_id, mine.id);
+  EXPECT_EQ(r2.entries[1].op_id, theirs.id);
+  EXPECT_EQ(std::get<CellWritten>(r2.entries[1].effects.at(0)).value.text, "第一行改\n第二行改");
+  EXPECT_EQ(r2.cursor, 5u);
+
+  // A reader that pushes nothing gets every entry after its cursor, own or not.
+  const SyncResponse reader = send("p1", {}, 1);
+  EXPECT_EQ(reader.entries.size(), 4u);
+}
+
 TEST_F(SyncServerTest, ReplayingAnOperationChangesNothingAndGetsTheSameAnswer) {
   const FormId id = create_form();
   const Operation edit = op("p1", id, set("project_name", "科普经费"));

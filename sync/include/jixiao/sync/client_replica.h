@@ -123,7 +123,7 @@ class ClientReplica {
   // ---- sync -------------------------------------------------------------------
   // The next request: every outbox operation not yet acknowledged (oldest
   // first, up to `max_ops_bytes` of encoded operations) and the cursor.
-  SyncRequest next_request(std::uint64_t request_id, std::uint32_t max_ops_bytes = kMaxPayloadBytes / 2);
+  SyncRequest next_request(std::uint64_t request_id, std::uint32_t max_ops_bytes = kMaxRequestOpsBytes);
   // Applies the answer to `sent` in one transaction: acknowledged operations
   // leave the outbox once the cursor covers their seq, rejected ones become
   // RejectedChange records, snapshots and entries update the confirmed

@@ -38,6 +38,14 @@ void apply_entry(FormReplica& replica, const LogEntry& entry);
 // Operations that no longer fit (a row deleted meanwhile) are skipped.
 void apply_local(FormReplica& replica, const Operation& op);
 
+// The effects an operation has when nothing concurrent touched what it
+// changes: SetCell writes its value, InsertRow inserts its row, DeleteRow
+// deletes its row. nullopt for every other kind (their effects depend on
+// server state: workflow, creation, conflict resolution). The server leaves
+// an entry out of its answer to the operation's author exactly when the
+// logged effects equal these (protocol.h, SyncResponse::entries).
+std::optional<std::vector<Effect>> plain_effects(const Operation& op);
+
 // Three-way merge of long text by lines: `base` is what both sides started
 // from. Returns the merged text when the two changes touch different lines
 // (or make the same change), nullopt when they overlap.

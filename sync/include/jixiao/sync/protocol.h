@@ -4,10 +4,17 @@
 //   envelope := magic "JXS" (3 bytes)
 //               protocol_version : u8        (kProtocolVersion)
 //               message_type     : u16 LE    (MessageType)
-//               flags            : u16 LE    (0; reserved)
+//               flags            : u16 LE    (kFlagDeflate or 0; other bits refused)
 //               payload_length   : u32 LE    (≤ kMaxPayloadBytes, = bytes that follow)
 //   payload  := cereal binary archive of the message struct (little-endian,
-//               u64 container sizes, u32 class version on a type's first use)
+//               u64 container sizes, u32 class version on a type's first use),
+//               or, with kFlagDeflate, that archive as a zlib stream (RFC 1950)
+//               whose inflated size is again at most kMaxPayloadBytes
+//
+// Compression is per message and the sender's choice: encode_message deflates
+// a payload of kCompressFromBytes or more at the best level and keeps the
+// result only when it is smaller. Office links run at 64 kbit/s; the CPU spent
+// on zlib -9 is small beside the seconds each saved kilobyte costs there.
 //
 // Decoding is hostile-input safe: the envelope's magic, version, type and
 // length are checked before any byte of the payload is decoded, and the
@@ -29,9 +36,19 @@
 
 namespace jixiao::sync {
 
-inline constexpr std::uint8_t kProtocolVersion = 1;
+// Version 2: payload compression, and OpResult without the operation id.
+inline constexpr std::uint8_t kProtocolVersion = 2;
 inline constexpr std::size_t kEnvelopeBytes = 12;
-inline constexpr std::uint32_t kMaxPayloadBytes = 1u << 20;  // 1 MiB
+// The most one message may carry, on the wire and after inflating. Answers
+// are filled up to this (less a margin) so that a finance bureau fetching a
+// whole city needs few round trips; what a client sends is smaller still
+// (kMaxRequestOpsBytes), and the server's own read limit is its
+// max_message_bytes setting.
+inline constexpr std::uint32_t kMaxPayloadBytes = 8u << 20;  // 8 MiB
+// The encoded operations one request carries at most.
+inline constexpr std::uint32_t kMaxRequestOpsBytes = 512u << 10;  // 512 KiB
+inline constexpr std::uint16_t kFlagDeflate = 1;
+inline constexpr std::size_t kCompressFromBytes = 256;
 
 // Never renumbered; new types are appended.
 enum class MessageType : std::uint16_t {
@@ -66,6 +83,10 @@ struct SyncRequest {
 
 // The server's answer for one operation. Repeating an operation (same id)
 // gets the same answer: replays change nothing.
+//
+// `op_id` does not travel: SyncResponse::results answers the request's
+// operations one for one, in order, so the receiver fills it in with
+// pair_results() (the request is what it sent).
 struct OpResult {
   OpId op_id;
   ServerSeq seq = 0;  // > 0: applied as this log entry; 0: rejected
@@ -95,7 +116,12 @@ struct SyncResponse {
   std::uint64_t request_id = 0;
   std::vector<OpResult> results;      // one per operation of the request, in order
   std::vector<FormSnapshot> snapshots;
-  std::vector<LogEntry> entries;      // ascending seq, only forms the user may see
+  // Ascending seq, only forms the user may see. The requester's own
+  // operations of this request whose logged effects are exactly
+  // plain_effects() of the operation are left out ("elided"): the requester
+  // rebuilds those entries from what it sent (own_entries()). An entry the
+  // server's merge changed is always sent.
+  std::vector<LogEntry> entries;
   ServerSeq cursor = 0;               // apply everything, then store this cursor
   bool more = false;                  // more entries wait: ask again at once
   std::vector<RoundReport> rounds;    // for finance bureau and city users; empty otherwise
@@ -151,11 +177,26 @@ enum class SyncReason : std::uint16_t {
 };
 
 // Message <-> bytes (envelope + payload).
-std::string encode_message(const SyncRequest& m);
-std::string encode_message(const SyncResponse& m);
-std::string encode_message(const ErrorResponse& m);
-std::string encode_message(const LoginRequest& m);
-std::string encode_message(const LoginResponse& m);
+enum class Compression : std::uint8_t {
+  kAuto = 0,  // deflate when the payload is large enough and it pays
+  kNone = 1,  // never (tests that look inside payloads)
+};
+std::string encode_message(const SyncRequest& m, Compression c = Compression::kAuto);
+std::string encode_message(const SyncResponse& m, Compression c = Compression::kAuto);
+std::string encode_message(const ErrorResponse& m, Compression c = Compression::kAuto);
+std::string encode_message(const LoginRequest& m, Compression c = Compression::kAuto);
+std::string encode_message(const LoginResponse& m, Compression c = Compression::kAuto);
+
+// Fills results[i].op_id from sent.ops[i]. An answer with another number of
+// results than the request had operations is malformed (kInvalidArgument).
+Status pair_results(const SyncRequest& sent, SyncResponse& response);
+
+// The log entries of the requester's own accepted operations that the
+// response left out (see SyncResponse::entries): for each operation of
+// `sent` with a result seq in (cursor_before, response.cursor] whose entry is
+// not in the response and whose plain_effects() exist. Call after
+// pair_results(). Merge them with response.entries by seq before applying.
+std::vector<LogEntry> own_entries(const SyncRequest& sent, const SyncResponse& response);
 
 // Reads only the envelope: the type of a message whose envelope is sound.
 Result<MessageType> peek_message_type(std::string_view bytes);

@@ -55,6 +55,8 @@ class ClientSyncSession {
   void on_connection_lost(std::chrono::milliseconds now);
 
   bool in_flight() const;
+  // The request waiting for its answer, or nullptr.
+  const SyncRequest* in_flight_request() const;
   // The last cycle finished: nothing left to send, no `more` pending.
   bool idle() const;
   const SyncSessionStats& stats() const;
