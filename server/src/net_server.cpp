@@ -294,8 +294,11 @@ Outcome handle_sync(Core& core, std::string_view bytes, SessionState state) {
   // (kUnavailable) means retry, and the client keeps its token.
   const auto refuse = [&](const Status& why, std::string event) {
     auto decoded = sync::decode_sync_request(bytes);  // only for its request_id
-    return Outcome{error_reply(decoded ? decoded->request_id : 0, why, next_step_for(why.code())), SessionState{},
-                   std::move(event), true};
+    // Only a refusal ends the connection's login: after a transient failure
+    // the retry the client is told to make must find it still logged in.
+    const bool transient = next_step_for(why.code()) == sync::NextStep::kRetry;
+    return Outcome{error_reply(decoded ? decoded->request_id : 0, why, next_step_for(why.code())),
+                   transient ? state : SessionState{}, std::move(event), true};
   };
   if (!state.authenticated) {
     return refuse(Status(StatusCode::kPermissionDenied, static_cast<std::uint16_t>(AccountReason::kSessionInvalid),

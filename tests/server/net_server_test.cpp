@@ -3,6 +3,7 @@
 // authorization, limits (message size, idle timeout, connection count), HTTP
 // probes on the same port, and many clients at once. Every wait is bounded.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -82,10 +83,18 @@ class NetServerTest : public ::testing::Test {
   NetServerTest() : hlc_(clock_) {}
 
   void SetUp() override {
+    ASSERT_TRUE(templates_.load_directory(JIXIAO_TEMPLATE_DIR).is_ok());
+    open_accounts(":memory:");
+  }
+
+  // The account store at `path` with three units and kUsers preparers, and
+  // the sync service over its directory.
+  void open_accounts(const std::string& path) {
+    sync_.reset();
     AccountsConfig config;
     config.hashing.ops_limit = crypto_pwhash_OPSLIMIT_MIN;  // fast hashing for tests
     config.hashing.mem_limit = crypto_pwhash_MEMLIMIT_MIN;
-    auto store = AccountStore::open(":memory:", clock_, config, [](workflow::AuditEvent) { return Status::ok(); });
+    auto store = AccountStore::open(path, clock_, config, [](workflow::AuditEvent) { return Status::ok(); });
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     accounts_ = std::move(*store);
     ASSERT_TRUE(accounts_
@@ -104,7 +113,6 @@ class NetServerTest : public ::testing::Test {
 
     // The SyncServer borrows its Directory: built once, kept beside it.
     directory_ = accounts_->directory();
-    ASSERT_TRUE(templates_.load_directory(JIXIAO_TEMPLATE_DIR).is_ok());
     std::vector<workflow::WorkflowDefinition> defs;
     for (const char* name : {"district-default.json", "city-default.json"}) {
       auto def = workflow::load_workflow_definition(std::string(JIXIAO_SOURCE_DIR) + "/workflow/definitions/" + name);
@@ -157,9 +165,10 @@ class NetServerTest : public ::testing::Test {
   }
 
   // Sends one message and returns the answer (or why there is none).
-  static Result<std::string> roundtrip(net::WsConnection& c, const std::string& message) {
+  static Result<std::string> roundtrip(net::WsConnection& c, const std::string& message,
+                                       std::chrono::milliseconds wait = kWait) {
     if (Status s = c.send(message, kWait); !s) return s;
-    return c.receive(kWait);
+    return c.receive(wait);
   }
 
   static std::string password_of(const std::string& user) { return "pass2022word" + user.substr(1); }
@@ -399,6 +408,34 @@ TEST_F(NetServerTest, EveryMessageIsAuthorizedSoDisablingTakesEffectOnAnOpenConn
   ASSERT_TRUE(relogin.is_ok());
   EXPECT_EQ(describe(*relogin), "ErrorResponse permission_denied/" + std::to_string(reason(AccountReason::kDisabled)) +
                                     " next=1 id=0");
+}
+
+// A store busy beyond its timeout while a message is authorized is a moment's
+// trouble, not a logout: the client is told to retry, and the retry on the
+// same connection goes through without logging in again.
+TEST_F(NetServerTest, ABusyAccountStoreAsksForARetryAndKeepsTheConnectionLoggedIn) {
+  const std::string path = (*dir_ / ("accounts-" + new_uuid_v4() + ".db")).string();
+  open_accounts(path);
+  start(plain_config());
+  auto c = connected();
+  ASSERT_NE(c, nullptr);
+  ASSERT_FALSE(login(*c, "p1", "dev-p1").empty());
+
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);  // the write lock
+  auto busy = roundtrip(*c, create_form_request("p1", "dev-p1", 5), 20s);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  ASSERT_TRUE(busy.is_ok()) << busy.status().to_string();
+  auto error = sync::decode_error_response(*busy);
+  ASSERT_TRUE(error.is_ok()) << describe(*busy);
+  EXPECT_EQ(error->code, StatusCode::kUnavailable);
+  EXPECT_EQ(error->next, sync::NextStep::kRetry);
+
+  auto retried = roundtrip(*c, create_form_request("p1", "dev-p1", 6));
+  ASSERT_TRUE(retried.is_ok()) << retried.status().to_string();
+  EXPECT_EQ(describe(*retried), "SyncResponse seq=1 id=6");
 }
 
 // ---- hostile and idle peers ---------------------------------------------------------------
