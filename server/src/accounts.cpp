@@ -23,12 +23,18 @@ Status refuse(AccountReason reason, StatusCode code, std::string message, std::s
   return Status(code, static_cast<std::uint16_t>(reason), std::move(message), std::move(detail));
 }
 
+// How stale a session's stored last_seen may get before a message writes it.
+constexpr std::chrono::milliseconds kTouchEvery{60'000};
+
 std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint at_ms(std::int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
 
 std::string roles_text(const std::vector<Role>& roles) {
   std::string out;
-  for (Role r : roles) out += (out.empty() ? "" : ";") + std::string(role_key(r));
+  for (Role r : roles) {
+    if (!out.empty()) out += ';';
+    out += role_key(r);
+  }
   return out;
 }
 
@@ -399,16 +405,22 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   Impl& m = *impl_;
   const TimePoint now = m.clock.now();
   const Status invalid = refuse(AccountReason::kSessionInvalid, StatusCode::kPermissionDenied, "会话无效或已过期，请重新登录");
-  // Read and touch in one write transaction (BEGIN IMMEDIATE waits for the
-  // lock): a read that upgrades to a write fails at once with SQLITE_BUSY
-  // when the sync service's connection wrote in between.
-  Transaction tx(m.db);
-  if (!tx.status()) return tx.status();
+  const std::string token_hash = sha256_raw(token);
+  // Every sync message comes through here, so the common case only reads
+  // (WAL: a read never waits for the sync service's write lock). Writing
+  // last_seen on every message cost an fsync'd transaction per request and
+  // made the two connections to server.db queue on each other's lock; it is
+  // written when it is more than kTouchEvery old, so an idle expiry can come
+  // that much early, never late.
   Statement q(m.db,
               "SELECT s.login, s.device, s.created, s.last_seen, s.revoked, u.disabled FROM sessions s "
               "JOIN users u ON u.login = s.login WHERE s.token_hash = ?");
-  q.bind_blob(1, sha256_raw(token));
-  if (q.step() != SQLITE_ROW) return invalid;
+  q.bind_blob(1, token_hash);
+  const int rc = q.step();
+  if (rc != SQLITE_ROW) {
+    if (rc != SQLITE_DONE) return m.db.error("read session");
+    return invalid;
+  }
   SessionInfo info{q.column_text(0), q.column_text(1), at_ms(q.column_int(2)), at_ms(q.column_int(3))};
   const bool revoked = q.column_int(4) != 0;
   const bool disabled = q.column_int(5) != 0;
@@ -421,8 +433,18 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   }
   const bool idle = now - info.last_seen > m.config.sessions.idle;
   const bool old = now - info.created > m.config.sessions.absolute;
-  Statement up(m.db, "UPDATE sessions SET last_seen = ?, revoked = ? WHERE token_hash = ?");
-  up.bind(1, ms(now)).bind(2, std::int64_t{idle || old ? 1 : 0}).bind_blob(3, sha256_raw(token));
+  const auto touch_every = std::min<std::chrono::milliseconds>(kTouchEvery, m.config.sessions.idle / 10);
+  if (!idle && !old && now - info.last_seen < touch_every) return info;
+  // Expire, or touch; never un-revoke a session revoked since the read.
+  Transaction tx(m.db);
+  if (!tx.status()) return tx.status();
+  Statement up(m.db, idle || old ? "UPDATE sessions SET revoked = 1 WHERE token_hash = ?"
+                                 : "UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND revoked = 0");
+  if (idle || old) {
+    up.bind_blob(1, token_hash);
+  } else {
+    up.bind(1, ms(now)).bind_blob(2, token_hash);
+  }
   if (auto s = up.run("touch session"); !s) return s;
   if (auto s = tx.commit(); !s) return s;
   if (idle || old) return invalid;

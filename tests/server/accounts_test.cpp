@@ -105,6 +105,26 @@ TEST_F(AccountsTest, SessionsExpireWhenIdleAndAfterTheAbsoluteLimit) {
   EXPECT_FALSE(store_->authenticate(busy, "dev-A").is_ok());
 }
 
+// Every sync message is authorized: within a minute of the last stored
+// touch that is a read only; after it, last_seen is written again.
+TEST_F(AccountsTest, AMessageWithinAMinuteOfTheLastTouchOnlyReads) {
+  const std::string token = *store_->login("p1", "zhang2022abc", "dev-A");
+  const auto logged_in = store_->authenticate(token, "dev-A")->last_seen;
+  clock_.advance(50s);
+  auto soon = store_->authenticate(token, "dev-A");
+  ASSERT_TRUE(soon.is_ok()) << soon.status().to_string();
+  EXPECT_EQ(soon->last_seen, logged_in);  // not written
+  clock_.advance(20s);
+  auto later = store_->authenticate(token, "dev-A");
+  ASSERT_TRUE(later.is_ok());
+  EXPECT_EQ(later->last_seen, logged_in + 70s);  // written
+  EXPECT_EQ(store_->authenticate(token, "dev-A")->last_seen, logged_in + 70s);
+  // A revocation between two messages is seen at the next one.
+  ASSERT_TRUE(store_->logout(token).is_ok());
+  EXPECT_EQ(store_->authenticate(token, "dev-A").status().reason(),
+            static_cast<std::uint16_t>(AccountReason::kSessionInvalid));
+}
+
 TEST_F(AccountsTest, LogoutPasswordChangeAndDisableRevokeTokens) {
   const std::string a = *store_->login("p1", "zhang2022abc", "dev-A");
   ASSERT_TRUE(store_->logout(a).is_ok());

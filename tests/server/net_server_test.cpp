@@ -89,12 +89,14 @@ class NetServerTest : public ::testing::Test {
 
   // The account store at `path` with three units and kUsers preparers, and
   // the sync service over its directory.
-  void open_accounts(const std::string& path) {
+  void open_accounts(const std::string& path, const workflow::Clock* clock = nullptr) {
     sync_.reset();
+    accounts_.reset();
     AccountsConfig config;
     config.hashing.ops_limit = crypto_pwhash_OPSLIMIT_MIN;  // fast hashing for tests
     config.hashing.mem_limit = crypto_pwhash_MEMLIMIT_MIN;
-    auto store = AccountStore::open(path, clock_, config, [](workflow::AuditEvent) { return Status::ok(); });
+    auto store = AccountStore::open(path, clock != nullptr ? *clock : clock_, config,
+                                    [](workflow::AuditEvent) { return Status::ok(); });
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     accounts_ = std::move(*store);
     ASSERT_TRUE(accounts_
@@ -415,11 +417,15 @@ TEST_F(NetServerTest, EveryMessageIsAuthorizedSoDisablingTakesEffectOnAnOpenConn
 // same connection goes through without logging in again.
 TEST_F(NetServerTest, ABusyAccountStoreAsksForARetryAndKeepsTheConnectionLoggedIn) {
   const std::string path = (*dir_ / ("accounts-" + new_uuid_v4() + ".db")).string();
-  open_accounts(path);
+  workflow::ManualClock accounts_clock(clock_.now());
+  open_accounts(path, &accounts_clock);
   start(plain_config());
   auto c = connected();
   ASSERT_NE(c, nullptr);
   ASSERT_FALSE(login(*c, "p1", "dev-p1").empty());
+  // Two minutes on: this message's authorization writes the session's
+  // last_seen, and so needs the write lock.
+  accounts_clock.advance(2min);
 
   sqlite3* other = nullptr;
   ASSERT_EQ(sqlite3_open(path.c_str(), &other), SQLITE_OK);
@@ -436,6 +442,9 @@ TEST_F(NetServerTest, ABusyAccountStoreAsksForARetryAndKeepsTheConnectionLoggedI
   auto retried = roundtrip(*c, create_form_request("p1", "dev-p1", 6));
   ASSERT_TRUE(retried.is_ok()) << retried.status().to_string();
   EXPECT_EQ(describe(*retried), "SyncResponse seq=1 id=6");
+  c.reset();
+  net_.reset();  // before accounts_clock goes
+  accounts_.reset();
 }
 
 // ---- hostile and idle peers ---------------------------------------------------------------
