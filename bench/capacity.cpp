@@ -119,7 +119,7 @@ const char* kUsage =
     "  --think-ms N           pause between a client's requests (default 0: closed loop)\n"
     "  --login-concurrency N  logins in flight at once (default 8)\n"
     "  --stack-kib N          stack of each client thread (default 512)\n"
-    "  --perf FILE            perf record -g of the server during the last timed window\n"
+    "  --perf FILE            perf record --call-graph dwarf of the server during the last timed window\n"
     "  --max-minutes M        watchdog: the whole run is killed past this (default 20)\n"
     "  --server-bin PATH      jixiao-server to run (default: next to this program)\n";
 
@@ -878,6 +878,8 @@ struct PhaseResult {
   std::size_t latency_samples = 0;
   double ops_per_s = 0, requests_per_s = 0, p50_ms = 0, p99_ms = 0, max_ms = 0, mean_ms = 0;
   double server_cpu_s = 0, client_cpu_s = 0;
+  std::uint64_t server_write_bytes = 0;  // /proc/<pid>/io write_bytes over the window
+  std::uint64_t server_wchar = 0;        // bytes the server passed to write(2) calls (incl. sockets)
   struct ThreadReport {
     int tid = 0;
     double cpu_s = 0;
@@ -895,7 +897,7 @@ struct TransportResult {
   double init_s = 0, import_units_s = 0, import_users_s = 0, server_start_s = 0;
   double login_s = 0, login_p50_ms = 0, login_max_ms = 0;
   std::size_t logged_in = 0;
-  std::uint64_t rss0_kb = 0, rss_idle_kb = 0, rss_after_kb = 0, hwm_kb = 0, threads_idle = 0;
+  std::uint64_t rss0_kb = 0, rss_idle_kb = 0, rss_warm_kb = 0, rss_after_kb = 0, hwm_kb = 0, threads_idle = 0;
   double per_connection_kb = 0;
   double warm_s = 0;
   std::uint64_t warm_ops = 0, warm_requests = 0;
@@ -1030,6 +1032,7 @@ TransportResult run_transport(const Options& o, const std::string& transport, co
   publish(sh, 1);
   if (!wait_done(sh, 1, o.clients, Clock::now() + std::chrono::minutes(15))) fail("warm-up did not finish in time");
   tr.warm_s = seconds_since(t);
+  tr.rss_warm_kb = proc_status_kb(server.pid(), "VmRSS");
   for (const Client& c : clients) {
     tr.warm_ops += c.warm_ops;
     tr.warm_requests += c.warm_requests;
@@ -1057,9 +1060,11 @@ TransportResult run_transport(const Options& o, const std::string& transport, co
     std::this_thread::sleep_until(sh.window_start);
     const ProcCpu cpu0 = proc_cpu(server.pid());
     const double self0 = self_cpu_seconds();
+    const std::uint64_t written0 = proc_io(server.pid(), "write_bytes");
+    const std::uint64_t wchar0 = proc_io(server.pid(), "wchar");
     pid_t perf = -1;
     if (!o.perf_file.empty() && p == timed - 1) {
-      perf = spawn_process({"/usr/bin/perf", "record", "-F", "499", "-g", "-p", std::to_string(server.pid()), "-o",
+      perf = spawn_process({"/usr/bin/perf", "record", "-F", "499", "--call-graph", "dwarf", "-p", std::to_string(server.pid()), "-o",
                             o.perf_file, "--", "/bin/sleep", fmt(o.seconds, 0)},
                            setup.logs / "perf.out", setup.logs / "perf.err");
     }
@@ -1080,6 +1085,8 @@ TransportResult run_transport(const Options& o, const std::string& transport, co
     }
     const ProcCpu cpu1 = proc_cpu(server.pid());
     const double self1 = self_cpu_seconds();
+    pr.server_write_bytes = proc_io(server.pid(), "write_bytes") - written0;
+    pr.server_wchar = proc_io(server.pid(), "wchar") - wchar0;
     if (perf > 0 && !wait_exit(perf, Millis(60000))) {
       stop_process(perf, Millis(5000));
       sh.problem("perf record did not end by itself");
@@ -1257,8 +1264,8 @@ int run(int argc, char** argv) {
               << fmt(r.login_p50_ms, 1) << " ms, max " << fmt(r.login_max_ms, 1) << " ms)\n";
     std::cout << "server memory: RSS " << r.rss0_kb << " kB with 0 connections, " << r.rss_idle_kb << " kB with "
               << r.logged_in << " idle logged-in (" << fmt(r.per_connection_kb, 1) << " kB per connection; "
-              << r.threads_idle << " threads), " << r.rss_after_kb << " kB after they closed; VmHWM " << r.hwm_kb
-              << " kB\n";
+              << r.threads_idle << " threads), " << r.rss_warm_kb << " kB after the warm-up, " << r.rss_after_kb
+              << " kB after they closed; VmHWM " << r.hwm_kb << " kB\n";
     std::cout << "warm-up: " << r.warm_ops << " ops in " << r.warm_requests << " requests, " << fmt(r.warm_s, 1)
               << " s (" << fmt(static_cast<double>(r.warm_ops) / std::max(r.warm_s, 1e-9), 0) << " ops/s, untimed)\n";
     std::cout << "average encoded SetCell op " << fmt(r.op_bytes_avg, 0) << " B, log entry " << fmt(r.entry_bytes_avg, 0)
@@ -1280,7 +1287,10 @@ int run(int argc, char** argv) {
               << " cores shared by the server and this benchmark's clients)\n";
     for (const PhaseResult& p : r.phases) {
       std::cout << "batch " << p.batch << ": " << p.latency_samples << " latencies, " << p.entries
-                << " entries received, " << p.clients_alive << " clients alive at the end; busiest server threads ("
+                << " entries received, " << p.clients_alive << " clients alive at the end; server wrote "
+                << fmt(static_cast<double>(p.server_write_bytes) / std::max<double>(1, static_cast<double>(p.ops_accepted)), 0)
+                << " B to disk per accepted op (" << fmt(static_cast<double>(p.server_write_bytes) / 1e6, 1) << " MB; write calls "
+                << fmt(static_cast<double>(p.server_wchar) / 1e6, 1) << " MB); busiest server threads ("
                 << p.state_samples << " samples of /proc/<pid>/task/*/{stat,wchan} over the window):\n";
       for (const auto& t : p.busiest_threads) {
         std::cout << "  tid " << t.tid << ": CPU " << fmt(t.cpu_s, 1) << " s (" << fmt(100.0 * t.cpu_s / p.window_s, 0)
@@ -1303,7 +1313,8 @@ int run(int argc, char** argv) {
     std::cout << "  SQLite ceiling, batch " << c.batch << ": " << c.rows << " rows of " << c.blob_bytes << " B in "
               << c.transactions << " transactions, " << fmt(c.seconds, 1) << " s = " << fmt(c.rows_per_s, 0)
               << " rows/s (transaction p50 " << fmt(c.commit_p50_ms, 2) << " ms, p99 " << fmt(c.commit_p99_ms, 2)
-              << " ms)\n";
+              << " ms; " << fmt(static_cast<double>(c.write_bytes) / std::max<double>(1, static_cast<double>(c.rows)), 0)
+              << " B written to disk per row)\n";
   }
   std::cout << "whole run " << fmt(total_s, 0) << " s\n";
 
@@ -1322,7 +1333,7 @@ int run(int argc, char** argv) {
               {"setup_s", {{"init", r.init_s}, {"import_units", r.import_units_s}, {"import_users", r.import_users_s}, {"serve_ready", r.server_start_s}}},
               {"logins", {{"ok", r.logged_in}, {"seconds", r.login_s}, {"p50_ms", r.login_p50_ms}, {"max_ms", r.login_max_ms}}},
               {"memory_kb", {{"rss_0_connections", r.rss0_kb}, {"rss_idle_n", r.rss_idle_kb}, {"per_connection", r.per_connection_kb},
-                             {"rss_after_close", r.rss_after_kb}, {"vm_hwm", r.hwm_kb}, {"threads_idle", r.threads_idle}}},
+                             {"rss_after_warm_up", r.rss_warm_kb}, {"rss_after_close", r.rss_after_kb}, {"vm_hwm", r.hwm_kb}, {"threads_idle", r.threads_idle}}},
               {"warm_up", {{"ops", r.warm_ops}, {"requests", r.warm_requests}, {"seconds", r.warm_s}}},
               {"op_bytes_avg", r.op_bytes_avg},
               {"entry_bytes_avg", r.entry_bytes_avg},
@@ -1344,6 +1355,8 @@ int run(int argc, char** argv) {
                              {"server_cpu_s", p.server_cpu_s},
                              {"bench_cpu_s", p.client_cpu_s},
                              {"peak_rss_kb", p.peak_rss_kb},
+                             {"server_write_bytes", p.server_write_bytes},
+                             {"server_wchar", p.server_wchar},
                              {"busiest_threads", [&] {
                                 json a = json::array();
                                 for (const auto& bt : p.busiest_threads) a.push_back({{"cpu_s", bt.cpu_s}, {"states", bt.states}});
@@ -1362,7 +1375,8 @@ int run(int argc, char** argv) {
     json a = json::array();
     for (const CeilingResult& c : v) {
       a.push_back({{"batch", c.batch}, {"blob_bytes", c.blob_bytes}, {"rows", c.rows}, {"seconds", c.seconds},
-                   {"rows_per_s", c.rows_per_s}, {"txn_p50_ms", c.commit_p50_ms}, {"txn_p99_ms", c.commit_p99_ms}});
+                   {"rows_per_s", c.rows_per_s}, {"txn_p50_ms", c.commit_p50_ms}, {"txn_p99_ms", c.commit_p99_ms},
+                   {"write_bytes", c.write_bytes}});
     }
     return a;
   };

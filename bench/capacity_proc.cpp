@@ -107,6 +107,16 @@ std::uint64_t proc_status_kb(pid_t pid, const char* key) {
   return 0;
 }
 
+std::uint64_t proc_io(pid_t pid, const char* key) {
+  std::ifstream in(pid == 0 ? std::string("/proc/self/io") : "/proc/" + std::to_string(pid) + "/io");
+  std::string line;
+  const std::string prefix = std::string(key) + ":";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) return std::strtoull(line.c_str() + prefix.size(), nullptr, 10);
+  }
+  return 0;
+}
+
 namespace {
 
 // Fields of a /proc/…/stat line after "(comm)": field 3 is index 0.

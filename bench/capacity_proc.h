@@ -67,6 +67,11 @@ struct ThreadState {
 };
 std::vector<ThreadState> thread_states(pid_t pid);
 
+// A field of /proc/<pid>/io ("write_bytes": what the process caused to be
+// written to the block layer; "wchar": bytes passed to write calls), 0 when
+// unreadable. pid 0: this process.
+std::uint64_t proc_io(pid_t pid, const char* key);
+
 // This process's own CPU time (getrusage), user + system, seconds.
 double self_cpu_seconds();
 

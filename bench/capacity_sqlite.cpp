@@ -1,5 +1,7 @@
 #include "capacity_sqlite.h"
 
+#include "capacity_proc.h"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -73,6 +75,7 @@ CeilingResult sqlite_ceiling(const fs::path& db_path, std::size_t batch, std::si
   r.batch = batch;
   r.blob_bytes = blob_bytes;
   std::int64_t seq = 0;
+  const std::uint64_t written0 = proc_io(0, "write_bytes");
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   // Bounded: stops at `end` or after 50 million rows, whichever comes first.
@@ -94,6 +97,7 @@ CeilingResult sqlite_ceiling(const fs::path& db_path, std::size_t batch, std::si
     ++r.transactions;
   }
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.write_bytes = proc_io(0, "write_bytes") - written0;
   r.rows_per_s = r.seconds > 0 ? static_cast<double>(r.rows) / r.seconds : 0;
   if (!commit_ms.empty()) {
     std::sort(commit_ms.begin(), commit_ms.end());

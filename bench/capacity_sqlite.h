@@ -21,6 +21,7 @@ struct CeilingResult {
   double rows_per_s = 0;
   double commit_p50_ms = 0;  // one whole transaction, BEGIN to COMMIT
   double commit_p99_ms = 0;
+  std::uint64_t write_bytes = 0;  // written to the block layer meanwhile (/proc/self/io)
 };
 
 // Inserts for about `seconds` into a fresh database at `db_path` (deleted
