@@ -66,6 +66,8 @@
 #include "jixiao/workflow/clock.h"
 #include "workload.h"
 
+#include <sqlite3.h>
+
 namespace jixiao::bench {
 namespace {
 
@@ -96,6 +98,7 @@ struct Options {
   std::string perf_file;  // perf record of the server during the last timed phase
   double max_minutes = 20;
   fs::path server_bin;
+  bool repro_busy_logout = false;
 };
 
 const char* kUsage =
@@ -121,7 +124,10 @@ const char* kUsage =
     "  --stack-kib N          stack of each client thread (default 512)\n"
     "  --perf FILE            perf record --call-graph dwarf of the server during the last timed window\n"
     "  --max-minutes M        watchdog: the whole run is killed past this (default 20)\n"
-    "  --server-bin PATH      jixiao-server to run (default: next to this program)\n";
+    "  --server-bin PATH      jixiao-server to run (default: next to this program)\n"
+    "\n"
+    "  --repro-busy-logout    instead of the benchmark: show that a sync request whose session check meets a\n"
+    "                         busy store (> 5 s) leaves its connection logged out (see bench/RESULTS-capacity.md)\n";
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -201,6 +207,8 @@ Options parse_options(int argc, char** argv) {
       o.max_minutes = number(need(i), "max-minutes");
     } else if (a == "--server-bin") {
       o.server_bin = need(i);
+    } else if (a == "--repro-busy-logout") {
+      o.repro_busy_logout = true;
     } else {
       throw std::invalid_argument("unknown option " + a + " (see --help)");
     }
@@ -516,9 +524,12 @@ void wait_for_phase(Shared& sh, Client& c, int k) {
 }
 
 // Sends one message and waits for the answer.
+Result<std::string> exchange_on(net::WsConnection& conn, const std::string& bytes, Millis answer_timeout) {
+  if (auto s = conn.send(bytes, kSendTimeout); !s) return s;
+  return conn.receive(answer_timeout);
+}
 Result<std::string> exchange(Client& c, const std::string& bytes, Millis answer_timeout) {
-  if (auto s = c.conn->send(bytes, kSendTimeout); !s) return s;
-  return c.conn->receive(answer_timeout);
+  return exchange_on(*c.conn, bytes, answer_timeout);
 }
 
 void log_in(Shared& sh, Client& c) {
@@ -1176,6 +1187,92 @@ TransportResult run_transport(const Options& o, const std::string& transport, co
   return tr;
 }
 
+// ---- a reproducer: a busy store logs a connection out --------------------------------------------------------
+//
+// net_server.cpp's handle_sync answers a failed session check with
+// SessionState{} whatever the reason, so when AccountStore::authenticate
+// fails with kUnavailable (the database write lock busy for longer than the
+// 5 s busy timeout) the reply says "retry" but the connection is no longer
+// logged in: the retry is refused with "请先登录" and kReauthenticate, on which
+// the office client drops its token (client/src/office_client.cpp).
+
+int repro_busy_logout(const Options& base, const fs::path& root) {
+  Options o = base;
+  o.clients = 1;
+  ServerSetup setup = set_up_server(o, root / "repro", false);
+  ServerProcess server;
+  const std::uint16_t port = server.start(o, setup);
+  const net::Endpoint endpoint{false, "127.0.0.1", port, "/sync"};
+  auto conn = net::WsConnection::connect(endpoint, {}, kConnectTimeout);
+  if (!conn) throw std::runtime_error("connect: " + conn.status().to_string());
+  const std::string device = new_uuid_v4();
+  const std::string& user = setup.logins[0];
+  auto login = exchange_on(**conn, sync::encode_message(sync::LoginRequest{user, device, setup.passwords[0], "", "repro"}),
+                           Millis(30000));
+  if (!login) throw std::runtime_error("login: " + login.status().to_string());
+  auto login_response = sync::decode_login_response(*login);
+  if (!login_response) throw std::runtime_error("login refused");
+  const std::string token = login_response->token;
+  std::cout << "1. logged in as " << user << " on one connection\n";
+
+  int last_next = -1;  // NextStep of the last ErrorResponse, -1 after a SyncResponse
+  const auto sync_once = [&](std::uint64_t id) {
+    sync::SyncRequest req;
+    req.request_id = id;
+    req.device = device;
+    req.user = user;
+    const auto t = Clock::now();
+    auto answer = exchange_on(**conn, sync::encode_message(req), Millis(30000));
+    if (!answer) throw std::runtime_error("sync: " + answer.status().to_string());
+    std::ostringstream what;
+    auto type = sync::peek_message_type(*answer);
+    last_next = -2;
+    if (type && *type == sync::MessageType::kSyncResponse) {
+      what << "SyncResponse";
+      last_next = -1;
+    } else if (auto err = sync::decode_error_response(*answer)) {
+      last_next = static_cast<int>(err->next);
+      what << "ErrorResponse code=" << status_code_name(err->code) << " reason=" << err->reason
+           << " next=" << static_cast<int>(err->next) << " (0 retry, 1 reauthenticate) message=" << err->message;
+    } else {
+      what << "undecodable answer";
+    }
+    what << " after " << fmt(seconds_since(t), 1) << " s";
+    return what.str();
+  };
+  std::cout << "2. a sync request: " << sync_once(1) << "\n";
+
+  // Another writer holds the database's write lock for longer than the
+  // server's busy timeout (5 s), as a long transaction or a backup would.
+  sqlite3* db = nullptr;
+  if (sqlite3_open((setup.data / "server.db").c_str(), &db) != SQLITE_OK) throw std::runtime_error("open server.db");
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    throw std::runtime_error("BEGIN IMMEDIATE on server.db");
+  }
+  std::cout << "3. another process holds the write lock of server.db; a sync request: " << sync_once(2) << "\n";
+  const bool told_retry = last_next == static_cast<int>(sync::NextStep::kRetry);
+  sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  std::cout << "4. the lock is released; the client retries as told, on the same connection: " << sync_once(3) << "\n";
+  const bool logged_out = last_next == static_cast<int>(sync::NextStep::kReauthenticate);
+  (*conn)->close();
+  auto again = net::WsConnection::connect(endpoint, {}, kConnectTimeout);
+  if (!again) throw std::runtime_error("connect: " + again.status().to_string());
+  auto resumed = exchange_on(**again, sync::encode_message(sync::LoginRequest{user, device, "", token, "repro"}),
+                             Millis(30000));
+  const bool token_ok = resumed && sync::decode_login_response(*resumed);
+  std::cout << "5. on a new connection the same session token " << (token_ok ? "is still accepted" : "is refused")
+            << ": only the connection was logged out, but an office client that\n"
+               "   receives next=1 clears its token and asks for the password (client/src/office_client.cpp:494)\n";
+  (*again)->close();
+  const bool reproduced = told_retry && logged_out && token_ok;
+  std::cout << (reproduced ? "REPRODUCED: a busy store logged the connection out\n" : "not reproduced\n");
+  const StopResult stopped = server.stop();
+  std::cout << "server exit " << stopped.code << "\n";
+  return reproduced ? 0 : 1;
+}
+
 // ---- main ----------------------------------------------------------------------------------------------------
 
 int run(int argc, char** argv) {
@@ -1202,6 +1299,12 @@ int run(int argc, char** argv) {
   std::string tmpl = (o.tmp / "jixiao-capacity-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp in " + o.tmp.string());
   const fs::path root = tmpl;
+  if (o.repro_busy_logout) {
+    const int code = repro_busy_logout(o, root);
+    std::error_code ec;
+    if (!o.keep) fs::remove_all(root, ec);
+    return code;
+  }
   const MachineFacts machine = machine_facts(root);
 
   // Watchdog: the whole run is bounded. Past the limit it says so and ends
