@@ -56,14 +56,35 @@ Status ensure_audit_table(sqlite3* db) {
   return Status::ok();
 }
 
-Result<workflow::AuditRecord> append_audit(sqlite3* db, workflow::AuditEvent event) {
+void AuditStatements::finalize() {
+  sqlite3_finalize(last_);
+  sqlite3_finalize(insert_);
+  last_ = insert_ = nullptr;
+}
+
+Result<workflow::AuditRecord> append_audit(sqlite3* db, AuditStatements& st, workflow::AuditEvent event) {
+  const auto prepare = [&](sqlite3_stmt*& stmt, const char* sql) {
+    if (stmt != nullptr && sqlite3_db_handle(stmt) == db) return true;
+    sqlite3_finalize(stmt);
+    stmt = nullptr;
+    return sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) == SQLITE_OK;
+  };
+  // Leaves a kept statement ready for the next use, whatever happened.
+  struct Done {
+    sqlite3_stmt* s;
+    ~Done() {
+      sqlite3_reset(s);
+      sqlite3_clear_bindings(s);
+    }
+  };
   std::uint64_t next = 0;
   workflow::Digest last = workflow::kGenesisHash;
   {
-    sqlite3_stmt* q = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", -1, &q, nullptr) != SQLITE_OK) {
+    if (!prepare(st.last_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")) {
       return storage(db, "read last audit record");
     }
+    sqlite3_stmt* q = st.last_;
+    Done done{q};
     const int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) {
       next = static_cast<std::uint64_t>(sqlite3_column_int64(q, 0)) + 1;
@@ -73,17 +94,16 @@ Result<workflow::AuditRecord> append_audit(sqlite3* db, workflow::AuditEvent eve
                                                           static_cast<std::size_t>(sqlite3_column_bytes(q, 1)));
       copy_digest(hash, last);
     }
-    sqlite3_finalize(q);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return storage(db, "read last audit record");
   }
   workflow::AuditRecord rec = workflow::make_audit_record(next, last, std::move(event));
-  sqlite3_stmt* ins = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO audit(seq, algorithm, prev_hash, hash, kind, at_ms, actor, device, subject, "
-                         "action, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                         -1, &ins, nullptr) != SQLITE_OK) {
+  if (!prepare(st.insert_,
+               "INSERT INTO audit(seq, algorithm, prev_hash, hash, kind, at_ms, actor, device, subject, "
+               "action, fields) VALUES (?,?,?,?,?,?,?,?,?,?,?)")) {
     return storage(db, "prepare audit insert");
   }
+  sqlite3_stmt* ins = st.insert_;
+  Done done{ins};
   const auto text = [&](int i, const std::string& v) {
     sqlite3_bind_text(ins, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   };
@@ -101,10 +121,13 @@ Result<workflow::AuditRecord> append_audit(sqlite3* db, workflow::AuditEvent eve
   text(9, rec.event.subject);
   text(10, rec.event.action);
   blob(11, encode_fields(rec.event.fields));
-  const int rc = sqlite3_step(ins);
-  sqlite3_finalize(ins);
-  if (rc != SQLITE_DONE) return storage(db, "append audit record");
+  if (sqlite3_step(ins) != SQLITE_DONE) return storage(db, "append audit record");
   return rec;
+}
+
+Result<workflow::AuditRecord> append_audit(sqlite3* db, workflow::AuditEvent event) {
+  AuditStatements once;
+  return append_audit(db, once, std::move(event));
 }
 
 Result<std::vector<workflow::AuditRecord>> read_audit(sqlite3* db) {

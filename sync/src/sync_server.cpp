@@ -175,12 +175,17 @@ struct SyncServer::Impl {
   // Guarded by mu; reloaded from the database after a rollback.
   ServerSeq head = 0;
 
+  AuditStatements audit_statements;  // on db
+
   // Per-request working set, flushed before COMMIT.
   std::map<FormId, FormReplica> dirty;
 
   Impl(const Directory& d, const TemplateRegistry& t, const workflow::Clock& c)
       : directory(d), templates(t), clock(c) {}
-  ~Impl() { db.close(); }
+  ~Impl() {
+    audit_statements.finalize();
+    db.close();
+  }
 
   Status open_db(const std::string& path) {
     if (sqlite3_open_v2(path.c_str(), &db.raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -266,7 +271,7 @@ struct SyncServer::Impl {
   }
 
   Status append_audit(AuditEvent event) {
-    auto rec = sync::append_audit(db, std::move(event));
+    auto rec = sync::append_audit(db, audit_statements, std::move(event));
     return rec ? Status::ok() : rec.status();
   }
 

@@ -12,9 +12,10 @@
 //               whose inflated size is again at most kMaxPayloadBytes
 //
 // Compression is per message and the sender's choice: encode_message deflates
-// a payload of kCompressFromBytes or more at the best level and keeps the
-// result only when it is smaller. Office links run at 64 kbit/s; the CPU spent
-// on zlib -9 is small beside the seconds each saved kilobyte costs there.
+// a payload of kCompressFromBytes or more and keeps the result only when it is
+// smaller: requests at zlib's best level (office links run at 64 kbit/s; an
+// office PC's CPU is idle), answers at the default level (the server's CPU is
+// shared by every office).
 //
 // Decoding is hostile-input safe: the envelope's magic, version, type and
 // length are checked before any byte of the payload is decoded, and the
