@@ -2,7 +2,6 @@
 
 #include <sqlite3.h>
 
-#include <list>
 #include <map>
 
 #include <mutex>
@@ -259,40 +258,8 @@ struct SyncServer::Impl {
 
   // ---- storage ------------------------------------------------------------------------
 
-  // Committed replicas, decoded, most recently used last: decoding a form's
-  // whole replica from its blob for every request was a sixth of the
-  // server's CPU at one operation per request. Written through (the blob
-  // is stored in the same transaction as before); filled only after COMMIT;
-  // an entry taken out for a request that then fails is simply gone, and
-  // the next use decodes the committed blob again.
-  static constexpr std::size_t kCachedReplicas = 512;
-  std::map<FormId, std::pair<FormReplica, std::list<FormId>::iterator>> cache;
-  std::list<FormId> cache_order;
-
-  std::optional<FormReplica> take_cached(const FormId& id) {
-    auto it = cache.find(id);
-    if (it == cache.end()) return std::nullopt;
-    std::optional<FormReplica> out(std::move(it->second.first));
-    cache_order.erase(it->second.second);
-    cache.erase(it);
-    return out;
-  }
-  void put_cached(const FormId& id, FormReplica replica) {
-    if (auto it = cache.find(id); it != cache.end()) {
-      cache_order.erase(it->second.second);
-      cache.erase(it);
-    }
-    cache_order.push_back(id);
-    cache.emplace(id, std::make_pair(std::move(replica), std::prev(cache_order.end())));
-    while (cache.size() > kCachedReplicas) {
-      cache.erase(cache_order.front());
-      cache_order.pop_front();
-    }
-  }
-
   Result<std::optional<FormReplica>> load_replica(const FormId& id) {
     if (auto it = dirty.find(id); it != dirty.end()) return std::optional<FormReplica>(it->second);
-    if (auto it = cache.find(id); it != cache.end()) return std::optional<FormReplica>(it->second.first);
     Stmt q(db, "SELECT replica FROM forms WHERE form_id = ?");
     q.bind(1, id);
     const int rc = q.step();
@@ -556,8 +523,6 @@ struct SyncServer::Impl {
         current = std::move(it->second);
         dirty.erase(it);
         from_dirty = true;
-      } else if (auto cached = take_cached(op.form_id)) {
-        current = std::move(cached);
       } else {
         auto loaded = load_replica(op.form_id);
         if (!loaded) return loaded.status();
@@ -568,11 +533,7 @@ struct SyncServer::Impl {
       if (!decision) {
         outcome = decision.status();
         if (outcome.code() == StatusCode::kUnavailable || outcome.code() == StatusCode::kCorruption) return outcome;
-        if (from_dirty) {
-          dirty[op.form_id] = std::move(*current);
-        } else if (current) {
-          put_cached(op.form_id, std::move(*current));
-        }
+        if (from_dirty) dirty[op.form_id] = std::move(*current);
       } else {
         seq = ++head;
         LogEntry entry{seq, op.form_id, op.id, op.author, op.device, op.hlc, std::move(decision->effects)};
@@ -614,13 +575,8 @@ struct SyncServer::Impl {
       up.bind(1, id).bind(2, replica.workflow.unit).bind_blob(3, encode_replica(replica));
       if (up.step() != SQLITE_DONE) return storage_error(db, "store replica");
     }
-    return Status::ok();
-  }
-
-  // After COMMIT: what the request wrote is now the committed replica.
-  void commit_dirty() {
-    for (auto& [id, replica] : dirty) put_cached(id, std::move(replica));
     dirty.clear();
+    return Status::ok();
   }
 
   // ---- what the client may see ----------------------------------------------------
@@ -782,7 +738,6 @@ Result<SyncResponse> SyncServer::handle(const SyncRequest& request, const Sessio
   if (auto s = m.collect(actor->unit, request.cursor, budget, own, response); !s) return fail(s);
   if (auto s = m.round_reports(*actor, response.rounds); !s) return fail(s);
   if (auto s = exec(m.db, "COMMIT"); !s) return fail(s);
-  m.commit_dirty();
   return response;
 }
 
