@@ -45,6 +45,13 @@ Result<Operation> decode_operation(std::string_view b) { return decode_blob<Oper
 std::string encode_entry(const LogEntry& e) { return encode_blob("JXL", e); }
 Result<LogEntry> decode_entry(std::string_view b) { return decode_blob<LogEntry>("JXL", b, "同步日志"); }
 
-std::string replica_hash(const FormReplica& replica) { return sha256_hex(encode_replica(replica)); }
+std::string replica_hash(const FormReplica& replica) {
+  std::string bytes;
+  {
+    archive::BoundedOutputArchive ar(bytes);
+    ar(replica.form, replica.workflow, replica.deleted_rows, replica.conflicts, replica.last_seq);
+  }
+  return sha256_hex(bytes);
+}
 
 }  // namespace jixiao::sync

@@ -233,8 +233,11 @@ struct FormReplica {
   friend bool operator==(const FormReplica&, const FormReplica&) = default;
 };
 
-// SHA-256 (hex) of a canonical encoding of the replica: equal replicas, equal
-// hashes, on every machine. Used to prove convergence.
+// SHA-256 (hex) of a canonical encoding of what every holder of the form
+// has: the form, its workflow state, deleted rows, conflicts and last_seq.
+// Equal replicas, equal hashes, on every machine; used to prove convergence.
+// Cell stamps are left out: they are the server's merge bookkeeping, and a
+// client that received a snapshot holds only those of later entries.
 std::string replica_hash(const FormReplica& replica);
 
 // Encodes / decodes a replica for local storage (the client's and server's own
