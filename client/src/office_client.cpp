@@ -461,6 +461,10 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
         if (send_status) send_status = transport.send(bytes);
       },
       options.request_timeout);
+  // The slowest link an office has (64 kbit/s), halved: a request's own
+  // upload time is added to its timeout.
+  session.set_uplink_bytes_per_second(4000);
+  std::size_t receiving = 0;  // of the answer on its way, at the last look
   const Millis started = steady_now();
   report();
   session.begin(steady_now());
@@ -477,6 +481,10 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
     auto msg = transport.receive(std::min<Millis>(Millis(500), options.request_timeout));
     if (!msg) {
       if (msg.status().code() == StatusCode::kUnavailable && msg.status().detail() == "timeout") {
+        if (const std::size_t now_receiving = transport.receiving_bytes(); now_receiving != receiving) {
+          receiving = now_receiving;
+          session.on_progress(steady_now());
+        }
         session.on_tick(steady_now());
         continue;
       }

@@ -11,6 +11,9 @@
 //   holds operations the last request did not carry (it was cut at the byte
 //   cap, or they were made meanwhile). Operations the server left unanswered
 //   are not resent in a loop; the next begin() carries them.
+// - The timeout counts silence: on_progress() (bytes of the answer arrived)
+//   starts it again, and set_uplink_bytes_per_second() adds the request's
+//   own upload time. On a slow link a large exchange is not a lost one.
 // - A lost connection: the request is resent at the next on_tick() (the
 //   owner reconnects first), not from inside on_connection_lost().
 // - ErrorResponse with NextStep::kRetry, or a transient replica failure
@@ -57,6 +60,10 @@ void ClientSyncSession::send_next(std::chrono::milliseconds now) {
     retry_at_.reset();
     sent_at_ = now;
     std::string bytes = encode_message(outstanding_);
+    allowance_ = timeout_;
+    if (uplink_bytes_per_second_ > 0) {
+      allowance_ += std::chrono::milliseconds(bytes.size() * 1000 / uplink_bytes_per_second_);
+    }
     ++stats_.requests_sent;
     stats_.bytes_sent += bytes.size();
     send_(std::move(bytes));
@@ -132,9 +139,15 @@ void ClientSyncSession::handle_error(std::string_view bytes, std::chrono::millis
   }
 }
 
+void ClientSyncSession::on_progress(std::chrono::milliseconds now) {
+  if (in_flight_) sent_at_ = std::max(sent_at_, now);
+}
+
+void ClientSyncSession::set_uplink_bytes_per_second(std::uint32_t rate) { uplink_bytes_per_second_ = rate; }
+
 void ClientSyncSession::on_tick(std::chrono::milliseconds now) {
   if (in_flight_) {
-    if (now - sent_at_ >= timeout_) {
+    if (now - sent_at_ >= allowance_) {
       ++stats_.resends;
       send_next(now);
     }

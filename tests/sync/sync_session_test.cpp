@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "jixiao/common/form_json.h"
 #include "jixiao/sync/protocol.h"
 
@@ -222,6 +224,35 @@ TEST_F(SyncSessionTest, NoAnswerWithinTheTimeoutResendsAFreshRequest) {
   EXPECT_TRUE(session_->idle());
   EXPECT_TRUE(replica_->pending().empty());
   EXPECT_EQ("甲", replica_->confirmed(id)->form.field("project_name").text);
+}
+
+// On a 64 kbit/s link an answer of a few hundred kilobytes takes minutes:
+// while its bytes keep arriving the request is not given up on, and a large
+// request gets its own upload time on top of the timeout.
+TEST_F(SyncSessionTest, AnAnswerStillArrivingAndALargeRequestAreWaitedFor) {
+  const FormId id = new_form();
+  session_->begin(milliseconds(0));
+  session_->on_progress(milliseconds(900));
+  session_->on_tick(milliseconds(1500));  // 600 ms of silence: still waiting
+  EXPECT_EQ(1u, sent_.size());
+  session_->on_tick(milliseconds(1900));  // 1000 ms of silence: resent
+  EXPECT_EQ(2u, sent_.size());
+  answer(1, milliseconds(2000));
+  ASSERT_TRUE(session_->idle());
+
+  session_->set_uplink_bytes_per_second(1000);  // 1 byte per ms
+  std::mt19937 rng(7);
+  std::string text;
+  for (int i = 0; i < 3000; ++i) text += static_cast<char>('a' + rng() % 26);
+  ASSERT_TRUE(replica_->set_cell(id, CellRef::field("goal_expected"), text).is_ok());
+  session_->begin(milliseconds(10'000));
+  ASSERT_EQ(3u, sent_.size());
+  const auto upload = milliseconds(sent_.back().size());
+  ASSERT_GT(upload, milliseconds(50));  // deflated, but not to nothing
+  session_->on_tick(milliseconds(10'000) + kTimeout + upload - milliseconds(1));
+  EXPECT_EQ(3u, sent_.size());
+  session_->on_tick(milliseconds(10'000) + kTimeout + upload);
+  EXPECT_EQ(4u, sent_.size());
 }
 
 TEST_F(SyncSessionTest, MoreIsFollowedAtOnceByTheNextRequest) {

@@ -15,9 +15,14 @@ class WsTransport final : public Transport {
       : conn_(std::move(c)), send_timeout_(send_timeout) {}
   ~WsTransport() override { close(); }
 
-  Status send(std::string_view message) override { return conn_->send(message, send_timeout_); }
+  // A large message on a slow link meets TCP backpressure: the send may take
+  // its bytes' time at half of 64 kbit/s on top of the base timeout.
+  Status send(std::string_view message) override {
+    return conn_->send(message, send_timeout_ + std::chrono::milliseconds(message.size() / 4));
+  }
   Result<std::string> receive(std::chrono::milliseconds timeout) override { return conn_->receive(timeout); }
   bool connected() const override { return conn_->is_open(); }
+  std::size_t receiving_bytes() const override { return conn_->receiving_bytes(); }
   void close() override {
     if (conn_->is_open()) conn_->close();
   }

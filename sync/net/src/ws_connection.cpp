@@ -335,6 +335,8 @@ Result<std::string> WsConnection::receive(std::chrono::milliseconds timeout) {
   return message;
 }
 
+std::size_t WsConnection::receiving_bytes() const { return impl_->read_pending ? impl_->read_buffer.size() : 0; }
+
 void WsConnection::close(std::chrono::milliseconds timeout) {
   Impl& m = *impl_;
   if (!m.open) return;

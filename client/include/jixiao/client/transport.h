@@ -25,6 +25,9 @@ class Transport {
   // within `timeout`; any other error means the connection is lost.
   virtual Result<std::string> receive(std::chrono::milliseconds timeout) = 0;
   virtual bool connected() const = 0;
+  // Bytes of a message still arriving (0 if unknown or none): growth means
+  // the server is answering, however slowly.
+  virtual std::size_t receiving_bytes() const { return 0; }
   virtual void close() = 0;
 };
 

@@ -51,6 +51,14 @@ class ClientSyncSession {
   void on_message(std::string_view bytes, std::chrono::milliseconds now);
   // Call regularly: resends after the timeout.
   void on_tick(std::chrono::milliseconds now);
+  // Part of the answer has arrived (the transport saw bytes of it): the
+  // timeout starts again from `now`. On a 64 kbit/s link a large answer
+  // takes minutes; only silence means the request was lost.
+  void on_progress(std::chrono::milliseconds now);
+  // Adds to each request's timeout the time its own bytes take at this
+  // rate (0, the default: none). A request can take longer to upload than
+  // the timeout allows for an answer.
+  void set_uplink_bytes_per_second(std::uint32_t rate);
   // The transport lost its connection: whatever was in flight will be resent.
   void on_connection_lost(std::chrono::milliseconds now);
 
@@ -76,6 +84,8 @@ class ClientSyncSession {
   bool again_ = false;  // send another request after this one
   SyncRequest outstanding_;
   std::chrono::milliseconds sent_at_{0};
+  std::chrono::milliseconds allowance_{0};  // timeout_ plus the request's upload time
+  std::uint32_t uplink_bytes_per_second_ = 0;
   SyncSessionStats stats_;
   Status last_error_;
   // A request to send at the first tick at or after this time (a lost

@@ -49,6 +49,9 @@ class WsConnection {
   void close(std::chrono::milliseconds timeout = std::chrono::milliseconds(1000));
   bool is_open() const;
   const ConnectionCounters& counters() const;
+  // Bytes of the message being received that have arrived so far (0 when no
+  // read is pending): lets a caller tell a slow answer from silence.
+  std::size_t receiving_bytes() const;
 
  private:
   struct Impl;
