@@ -25,13 +25,17 @@
 #   OUT_DIR         results (default: $BUILD_DIR/bench/peer); wiped at start
 #   SEED            20220301
 #   UNIT_SCENARIOS  "loopback_ka rtt500_64k_ka"
-#   CITY_SCENARIOS  "loopback_ka" (bytes and round trips do not depend on the
-#                   link; "loopback_ka rtt500_64k_ka" adds ~10 min for its wall times)
+#   CITY_SCENARIOS  "loopback_ka" (bytes and round trips do not depend on the link;
+#                   rtt500_64k_ka fails at city scale: PouchDB's first _bulk_docs of 100
+#                   forms, 2.6 MB, needs ~330 s at 64 kbit/s, and PouchDB-Server's Node
+#                   http server drops a request still arriving after 300 s)
 #   POUCHDB=skip    reuse $OUT_DIR/pouchdb-{unit,city}.json of an earlier run (OUT_DIR is then kept)
 #   ONE_WAY_MS=250 BW_BPS=8000          the link jixiao is measured on
 #   BUREAU_LINK=slow|loopback           the bureau's bootstrap (slow: ~15 min at 64 kbit/s)
-#   REQUEST_TIMEOUT_MS, SYNC_DEADLINE_MS the office client's answer timeout and sync deadline
-#                   (default: the product's, 30000 and 600000; see bench/RESULTS-peer.md)
+#   REQUEST_TIMEOUT_MS, SYNC_DEADLINE_MS the office client's answer timeout and whole-sync
+#                   deadline, default 3600000 each. "default" keeps the product's (ClientOptions:
+#                   30000 and 600000), with which the unit's first sync never completes on the
+#                   64 kbit/s link: every request is re-sent after 30 s (bench/RESULTS-peer.md)
 #
 # Processes: one jixiao-server and one proxy.js, started here and stopped by
 # PID on exit (SIGTERM, SIGKILL after 5 s). Everything listens on 127.0.0.1.
@@ -91,14 +95,18 @@ if [ "${POUCHDB:-}" = skip ]; then
   for f in pouchdb-unit.json pouchdb-city.json; do [ -s "$OUT_DIR/$f" ] || die "POUCHDB=skip but $OUT_DIR/$f is missing"; done
   say "reusing $OUT_DIR/pouchdb-unit.json and pouchdb-city.json"
 else
-  say "PouchDB, unit scope, on: $UNIT_SCENARIOS"
-  # shellcheck disable=SC2086
-  DATASET="$OUT_DIR/dataset/unit.json" WORK_DIR="$OUT_DIR/pouchdb-unit" DEPS_DIR="$DEPS_DIR" \
-    "$POUCHDB_PEER/run" $UNIT_SCENARIOS > "$OUT_DIR/pouchdb-unit.json"
-  say "PouchDB, city scope, on: $CITY_SCENARIOS"
-  # shellcheck disable=SC2086
-  DATASET="$OUT_DIR/dataset/city.json" WORK_DIR="$OUT_DIR/pouchdb-city" DEPS_DIR="$DEPS_DIR" \
-    "$POUCHDB_PEER/run" $CITY_SCENARIOS > "$OUT_DIR/pouchdb-city.json"
+  # A failed scenario is reported in the summary ("ok": false) and left out
+  # of the comparison; the other scenarios' figures stand.
+  for scope in unit city; do
+    if [ "$scope" = unit ]; then scen="$UNIT_SCENARIOS"; else scen="$CITY_SCENARIOS"; fi
+    say "PouchDB, $scope scope, on: $scen"
+    rc=0
+    # shellcheck disable=SC2086
+    DATASET="$OUT_DIR/dataset/$scope.json" WORK_DIR="$OUT_DIR/pouchdb-$scope" DEPS_DIR="$DEPS_DIR" \
+      "$POUCHDB_PEER/run" $scen > "$OUT_DIR/pouchdb-$scope.json" || rc=$?
+    [ -s "$OUT_DIR/pouchdb-$scope.json" ] || die "the PouchDB harness wrote no summary (exit $rc)"
+    [ "$rc" = 0 ] || say "warning: a PouchDB $scope scenario failed (exit $rc); see $OUT_DIR/pouchdb-$scope/logs"
+  done
 fi
 
 # ---- 3. a real jixiao-server behind proxy.js -------------------------------------------------
@@ -141,8 +149,10 @@ read -r PROXY_PORT CTRL_PORT < "$J/proxy.port"
 say "proxy.js pid $PROXY_PID on 127.0.0.1:$PROXY_PORT (control $CTRL_PORT)"
 
 TIMEOUTS=()
-[ -n "${REQUEST_TIMEOUT_MS:-}" ] && TIMEOUTS+=(--request-timeout-ms "$REQUEST_TIMEOUT_MS")
-[ -n "${SYNC_DEADLINE_MS:-}" ] && TIMEOUTS+=(--sync-deadline-ms "$SYNC_DEADLINE_MS")
+REQUEST_TIMEOUT_MS="${REQUEST_TIMEOUT_MS:-3600000}"
+SYNC_DEADLINE_MS="${SYNC_DEADLINE_MS:-3600000}"
+[ "$REQUEST_TIMEOUT_MS" != default ] && TIMEOUTS+=(--request-timeout-ms "$REQUEST_TIMEOUT_MS")
+[ "$SYNC_DEADLINE_MS" != default ] && TIMEOUTS+=(--sync-deadline-ms "$SYNC_DEADLINE_MS")
 say "jixiao-bench-wire (the bureau's bootstrap on the $BUREAU_LINK link)"
 "$BIN/jixiao-bench-wire" --url "wss://127.0.0.1:$PROXY_PORT/sync" --ca "$SRV/tls/server.crt" --ctrl-port "$CTRL_PORT" \
   --work "$J/clients" --password "$PASSWORD" --seed "$SEED" --one-way-ms "$ONE_WAY_MS" --bw-bps "$BW_BPS" \

@@ -212,6 +212,7 @@ struct Settings {
   bool bureau_slow = true;
   std::string pouchdb_unit, pouchdb_city;
   std::string json_out;
+  std::string report;
 };
 
 // ---- one office -------------------------------------------------------------------------
@@ -237,6 +238,8 @@ struct Phase {
   std::uint64_t rt_messages() const { return traffic.logins + traffic.sync_requests; }
   std::uint64_t rt_total() const { return 3 * traffic.connects + rt_messages(); }
 };
+
+void report(const Settings& cfg, const std::vector<Phase>& phases, const Json& facts);
 
 class Bench {
  public:
@@ -303,15 +306,25 @@ class Bench {
     return std::move(r).value();
   }
 
+  // Inside a timed phase a failure ends the phase (reported with what it
+  // cost so far); elsewhere it ends the run.
+  struct PhaseFailed {
+    std::string what;
+  };
+  void expect(const Status& s, const std::string& what) const {
+    if (s) return;
+    if (in_phase_) throw PhaseFailed{what + ": " + s.to_string()};
+    die(what + ": " + s.to_string());
+  }
   void register_office(Office& o) {
-    check(o.client->register_device(s_.url, o.login, s_.ca_file, s_.password), "register " + o.login);
+    expect(o.client->register_device(s_.url, o.login, s_.ca_file, s_.password), "register " + o.login);
   }
   client::SyncSummary sync(Office& o) {
     client::SyncOptions so;
     const std::string pw = s_.password;
     so.password = [pw]() -> std::optional<std::string> { return pw; };
     auto r = o.client->sync(so);
-    check(r.status(), "sync " + o.login);
+    expect(r.status(), "sync " + o.login);
     return *r;
   }
 
@@ -333,7 +346,14 @@ class Bench {
     p.id = id;
     p.what = what;
     const auto t0 = SteadyClock::now();
-    body(p);
+    std::string failed;
+    in_phase_ = true;
+    try {
+      body(p);
+    } catch (const PhaseFailed& f) {
+      failed = f.what;
+    }
+    in_phase_ = false;
     const auto t1 = SteadyClock::now();
     std::this_thread::sleep_for(std::chrono::milliseconds(600));  // trailing bytes (close frames)
     const Json st = proxy_.stats();
@@ -344,6 +364,17 @@ class Bench {
     p.traffic = traffic_;
     p.to_last_answer_ms = traffic_.last_receive == SteadyClock::time_point{} ? 0 : ms_since(t0, traffic_.last_receive);
     fast();
+    if (!failed.empty()) {
+      std::printf("phase %s FAILED after %.1f s: %s\n  proxy: %llu B up, %llu B down, %llu connection(s); client: "
+                  "%llu sync requests sent, %llu sync responses received, %llu B payload up, %llu B payload down\n",
+                  id.c_str(), p.wall_ms / 1000.0, failed.c_str(), static_cast<unsigned long long>(p.up),
+                  static_cast<unsigned long long>(p.down), static_cast<unsigned long long>(p.connections),
+                  static_cast<unsigned long long>(p.traffic.sync_requests),
+                  static_cast<unsigned long long>(p.traffic.sync_responses),
+                  static_cast<unsigned long long>(p.traffic.payload_up),
+                  static_cast<unsigned long long>(p.traffic.payload_down));
+      std::exit(1);
+    }
     say("  " + std::to_string(p.up) + " B up, " + std::to_string(p.down) + " B down, " +
         std::to_string(p.connections) + " connection(s), " + std::to_string(p.rt_messages()) + " message RT, " +
         std::to_string(static_cast<long long>(p.wall_ms)) + " ms");
@@ -360,8 +391,6 @@ class Bench {
     return all;
   }
 
-  Json pouch_phase(const std::string& file, const std::string& phase, std::string* scenario) const;
-  void report(const std::vector<Phase>& phases, const Json& facts);
 
   Settings s_;
   ProxyControl proxy_;
@@ -370,6 +399,7 @@ class Bench {
   std::vector<workflow::WorkflowDefinition> workflows_;
   workflow::SystemClock clock_;
   Traffic traffic_;
+  bool in_phase_ = false;
   std::map<UserId, Office> offices_;
 };
 
@@ -546,7 +576,7 @@ int Bench::run() {
                    {"converged", true},
                    {"replicas_equal_a_b", ha.size()},
                    {"replicas_equal_bureau_preparers", equal}};
-  report(phases, facts);
+  report(s_, phases, facts);
   for (auto& [login, o] : offices_) close(o);
   return 0;
 }
@@ -555,7 +585,7 @@ int Bench::run() {
 
 // The phase of the harness's summary, from the slow-link scenario when it ran,
 // else from loopback_ka (bytes and round trips do not depend on the link).
-Json Bench::pouch_phase(const std::string& file, const std::string& phase, std::string* scenario) const {
+Json pouch_phase(const std::string& file, const std::string& phase, std::string* scenario) {
   if (file.empty()) return nullptr;
   std::ifstream in(file);
   if (!in) die("cannot read " + file);
@@ -593,11 +623,11 @@ std::string num(std::uint64_t v) {  // 1,234,567
   return out;
 }
 
-void Bench::report(const std::vector<Phase>& phases, const Json& facts) {
-  const double rtt_s = 2.0 * s_.one_way_ms / 1000.0;
+void report(const Settings& cfg, const std::vector<Phase>& phases, const Json& facts) {
+  const double rtt_s = 2.0 * cfg.one_way_ms / 1000.0;
   std::printf("\njixiao on the real wire (seed %llu): jixiao-server + OfficeClient, WebSocket over TLS,\n"
               "through proxy.js at one-way %d ms (RTT %d ms), %d B/s per direction\n",
-              static_cast<unsigned long long>(s_.seed), s_.one_way_ms, 2 * s_.one_way_ms, s_.bw_bps);
+              static_cast<unsigned long long>(cfg.seed), cfg.one_way_ms, 2 * cfg.one_way_ms, cfg.bw_bps);
   std::printf("bytes = TCP payload through the proxy (TLS, WebSocket, handshakes included); RT msg = logins + sync "
               "requests;\nRT all = RT msg + 3 per new connection (TCP, TLS 1.3, WebSocket upgrade)\n\n");
   std::printf("| phase | up B | down B | conns | RT msg | RT all | wall s | to last answer s | connect s | payload up B | "
@@ -605,14 +635,14 @@ void Bench::report(const std::vector<Phase>& phases, const Json& facts) {
   std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   Json out = Json::array();
   for (const Phase& p : phases) {
-    const double limit_s = rtt_s + static_cast<double>(p.limit) / s_.bw_bps;
+    const double limit_s = rtt_s + static_cast<double>(p.limit) / cfg.bw_bps;
     std::printf("| %s | %s | %s | %llu | %llu | %llu | %s | %s | %s | %s | %s | %llu | %s | %s |\n", p.id.c_str(),
                 num(p.up).c_str(), num(p.down).c_str(), static_cast<unsigned long long>(p.connections),
                 static_cast<unsigned long long>(p.rt_messages()), static_cast<unsigned long long>(p.rt_total()),
                 fmt(p.wall_ms / 1000.0, 1).c_str(), fmt(p.to_last_answer_ms / 1000.0, 1).c_str(),
                 fmt(p.traffic.connect_ms / 1000.0, 2).c_str(), num(p.traffic.payload_up).c_str(),
                 num(p.traffic.payload_down).c_str(), static_cast<unsigned long long>(p.traffic.sync_requests),
-                num(p.limit).c_str(), p.limit == 0 || s_.bw_bps == 0 ? "-" : fmt(limit_s, 1).c_str());
+                num(p.limit).c_str(), p.limit == 0 || cfg.bw_bps == 0 ? "-" : fmt(limit_s, 1).c_str());
     out.push_back({{"phase", p.id},
                    {"what", p.what},
                    {"bytes_up", p.up},
@@ -643,22 +673,23 @@ void Bench::report(const std::vector<Phase>& phases, const Json& facts) {
 
   // ---- beside PouchDB ----
   Json cmp = Json::array();
-  if (!s_.pouchdb_unit.empty() || !s_.pouchdb_city.empty()) {
+  if (!cfg.pouchdb_unit.empty() || !cfg.pouchdb_city.empty()) {
     struct Pair {
       std::string phase;
       std::string file;
       std::vector<std::string> pouch;
     };
-    const std::vector<Pair> pairs{{"first_push", s_.pouchdb_unit, {"push_initial"}},
-                                  {"first_pull", s_.pouchdb_unit, {"pull_initial"}},
-                                  {"week_push", s_.pouchdb_unit, {"push_edit_1"}},
-                                  {"week_pull", s_.pouchdb_unit, {"pull_edit_1"}},
-                                  {"noop_a", s_.pouchdb_unit, {"push_noop", "pull_noop"}},
-                                  {"bureau", s_.pouchdb_city, {"pull_initial"}}};
+    const std::vector<Pair> pairs{{"first_push", cfg.pouchdb_unit, {"push_initial"}},
+                                  {"first_pull", cfg.pouchdb_unit, {"pull_initial"}},
+                                  {"week_push", cfg.pouchdb_unit, {"push_edit_1"}},
+                                  {"week_pull", cfg.pouchdb_unit, {"pull_edit_1"}},
+                                  {"noop_a", cfg.pouchdb_unit, {"push_noop", "pull_noop"}},
+                                  {"bureau", cfg.pouchdb_city, {"pull_initial"}}};
     std::printf("\nbeside PouchDB 9 -> PouchDB-Server on the same documents and edits (../shared/peers/pouchdb):\n"
                 "PouchDB RT = sequential_round_trips (+ tcp_connections in RT all); noop_a is compared with\n"
                 "push_noop + pull_noop (one jixiao sync does both directions); 'scenario' says which PouchDB run the "
-                "figures are from.\n\n");
+                "figures are from;\n~: PouchDB's wall time modelled from its loopback_ka figures by the harness's "
+                "formula\n(RT x RTT + bytes / bandwidth + 1 RTT per new connection), not measured.\n\n");
     std::printf("| phase | PouchDB | scenario | jixiao B (up+down) | PouchDB B (up+down) | bytes ÷ | jixiao RT msg | "
                 "PouchDB RT | RT msg ÷ | jixiao RT all | PouchDB RT all | RT all ÷ | jixiao wall s | PouchDB wall s | "
                 "wall ÷ | limit B |\n");
@@ -672,6 +703,7 @@ void Bench::report(const std::vector<Phase>& phases, const Json& facts) {
       std::uint64_t pu = 0, pd = 0, prt = 0, pconn = 0;
       double pwall = 0;
       bool have_wall = true, found = true;
+      const double rtt_ms = 2.0 * cfg.one_way_ms;
       std::string scenario;
       for (const std::string& name : pr.pouch) {
         std::string sc;
@@ -687,8 +719,13 @@ void Bench::report(const std::vector<Phase>& phases, const Json& facts) {
         pconn += ph.value("tcp_connections", 0ULL);
         if (sc == "rtt500_64k_ka") {
           pwall += ph.at("wall_ms").get<double>();
-        } else {
+        } else {  // the harness's own model (README "How things are counted")
           have_wall = false;
+          pwall += rtt_ms * static_cast<double>(ph.at("sequential_round_trips").get<std::uint64_t>() +
+                                                ph.value("tcp_connections", 0ULL)) +
+                   1000.0 * static_cast<double>(ph.at("bytes_up").get<std::uint64_t>() +
+                                                ph.at("bytes_down").get<std::uint64_t>()) /
+                       cfg.bw_bps;
         }
       }
       if (!found) continue;
@@ -696,15 +733,16 @@ void Bench::report(const std::vector<Phase>& phases, const Json& facts) {
       for (const std::string& n : pr.pouch) pouch_names += (pouch_names.empty() ? "" : " + ") + n;
       const double jb = static_cast<double>(p->up + p->down);
       const double pb = static_cast<double>(pu + pd);
-      const bool j_slow = pr.phase != "bureau" || s_.bureau_slow;
+      const bool j_slow = pr.phase != "bureau" || cfg.bureau_slow;
       std::printf("| %s | %s | %s | %s | %s | %s | %llu | %llu | %s | %llu | %llu | %s | %s | %s | %s | %s |\n",
                   pr.phase.c_str(), pouch_names.c_str(), scenario.c_str(), num(p->up + p->down).c_str(),
                   num(pu + pd).c_str(), fmt(jb / pb, 2).c_str(), static_cast<unsigned long long>(p->rt_messages()),
                   static_cast<unsigned long long>(prt), fmt(static_cast<double>(p->rt_messages()) / static_cast<double>(prt), 2).c_str(),
                   static_cast<unsigned long long>(p->rt_total()), static_cast<unsigned long long>(prt + pconn),
                   fmt(static_cast<double>(p->rt_total()) / static_cast<double>(prt + pconn), 2).c_str(),
-                  j_slow ? fmt(p->wall_ms / 1000.0, 1).c_str() : "-", have_wall ? fmt(pwall / 1000.0, 1).c_str() : "-",
-                  j_slow && have_wall ? fmt(p->wall_ms / pwall, 2).c_str() : "-", num(p->limit).c_str());
+                  j_slow ? fmt(p->wall_ms / 1000.0, 1).c_str() : "-",
+                  ((have_wall ? "" : "~") + fmt(pwall / 1000.0, 1)).c_str(),
+                  j_slow ? ((have_wall ? "" : "~") + fmt(p->wall_ms / pwall, 2)).c_str() : "-", num(p->limit).c_str());
       cmp.push_back({{"phase", pr.phase},
                      {"pouchdb_phases", pr.pouch},
                      {"pouchdb_scenario", scenario},
@@ -720,24 +758,52 @@ void Bench::report(const std::vector<Phase>& phases, const Json& facts) {
                      {"pouchdb_rt_all", prt + pconn},
                      {"rt_all_ratio", static_cast<double>(p->rt_total()) / static_cast<double>(prt + pconn)},
                      {"jixiao_wall_ms", j_slow ? Json(p->wall_ms) : Json(nullptr)},
-                     {"pouchdb_wall_ms", have_wall ? Json(pwall) : Json(nullptr)},
+                     {"pouchdb_wall_ms", pwall},
+                     {"pouchdb_wall_modelled", !have_wall},
                      {"limit_bytes", p->limit}});
     }
   }
   const Json all{{"harness", "jixiao-bench-wire"},
-                 {"link", {{"one_way_ms", s_.one_way_ms}, {"bw_bytes_per_s", s_.bw_bps}}},
+                 {"link", {{"one_way_ms", cfg.one_way_ms}, {"bw_bytes_per_s", cfg.bw_bps}}},
                  {"client_timeouts_ms",
-                  {{"request", s_.request_timeout.count()},
-                   {"sync_deadline", s_.sync_deadline.count()},
-                   {"connect", s_.connect_timeout.count()}}},
+                  {{"request", cfg.request_timeout.count()},
+                   {"sync_deadline", cfg.sync_deadline.count()},
+                   {"connect", cfg.connect_timeout.count()}}},
+                 {"bureau_link", cfg.bureau_slow ? "slow" : "loopback"},
                  {"facts", facts},
                  {"phases", out},
                  {"beside_pouchdb", cmp}};
-  if (!s_.json_out.empty()) {
-    std::ofstream f(s_.json_out, std::ios::trunc);
+  if (!cfg.json_out.empty()) {
+    std::ofstream f(cfg.json_out, std::ios::trunc);
     f << all.dump(2) << "\n";
   }
   std::printf("\nJSON:\n%s\n", all.dump(2).c_str());
+}
+
+Phase phase_from_json(const Json& j) {
+  Phase p;
+  p.id = j.at("phase");
+  p.what = j.at("what");
+  p.up = j.at("bytes_up");
+  p.down = j.at("bytes_down");
+  p.connections = j.at("tcp_connections");
+  p.wall_ms = j.at("wall_ms");
+  p.to_last_answer_ms = j.at("to_last_answer_ms");
+  p.traffic.connects = j.at("connects");
+  p.traffic.connect_ms = j.at("connect_ms");
+  p.traffic.logins = j.at("logins");
+  p.traffic.sync_requests = j.at("sync_requests");
+  p.traffic.sync_responses = j.at("sync_responses");
+  p.traffic.errors = j.at("error_responses");
+  p.traffic.request_ops = j.at("ops_in_requests");
+  p.traffic.payload_up = j.at("payload_up");
+  p.traffic.payload_down = j.at("payload_down");
+  p.traffic.login_up = j.at("login_payload_up");
+  p.traffic.login_down = j.at("login_payload_down");
+  p.traffic.largest_message_down = j.at("largest_message_down");
+  p.limit = j.at("limit_bytes");
+  p.limit_what = j.at("limit");
+  return p;
 }
 
 Settings parse(int argc, char** argv) {
@@ -780,6 +846,8 @@ Settings parse(int argc, char** argv) {
       s.pouchdb_city = value();
     } else if (k == "--json-out") {
       s.json_out = value();
+    } else if (k == "--report") {  // prints the tables again from a saved --json-out file
+      s.report = value();
     } else if (k == "--csv") {  // writes units.csv and users.csv into DIR, then exits
       s.work = value();
       s.url = "csv";
@@ -799,6 +867,19 @@ int run(int argc, char** argv) {
     fs::create_directories(s.work);
     std::ofstream(s.work / "units.csv", std::ios::trunc) << units_csv(city);
     std::ofstream(s.work / "users.csv", std::ios::trunc) << users_csv(city, s.password);
+    return 0;
+  }
+  if (!s.report.empty()) {
+    std::ifstream in(s.report);
+    if (!in) die("cannot read " + s.report);
+    const Json saved = Json::parse(in);
+    s.one_way_ms = saved.at("link").at("one_way_ms");
+    s.bw_bps = saved.at("link").at("bw_bytes_per_s");
+    s.seed = saved.at("facts").at("seed");
+    s.bureau_slow = saved.value("bureau_link", std::string("slow")) == "slow";
+    std::vector<Phase> phases;
+    for (const Json& j : saved.at("phases")) phases.push_back(phase_from_json(j));
+    report(s, phases, saved.at("facts"));
     return 0;
   }
   if (s.url.empty() || s.ctrl_port == 0 || s.work.empty()) {
