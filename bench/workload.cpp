@@ -375,4 +375,35 @@ Result<std::vector<CellChange>> offline_week(sync::ClientReplica& replica, const
   return changes;
 }
 
+std::vector<std::vector<FormContent>> generate_city_forms(Narrator& n, const City& city, std::size_t per_unit) {
+  std::vector<std::vector<FormContent>> out;
+  for (const UnitPeople& u : city.units) {
+    std::vector<FormContent>& forms = out.emplace_back();
+    for (std::size_t i = 0; i < per_unit; ++i) forms.push_back(generate_form(n, u, i));
+  }
+  return out;
+}
+
+std::string units_csv(const City& city) {
+  std::string csv = "编码,名称,级别,上级单位,财政局\n";
+  auto line = [&](const Unit& u) {
+    csv += u.code + "," + u.name + "," + std::string(unit_level_name(u.level)) + "," + u.parent + "," +
+           u.finance_bureau + "\n";
+  };
+  const Organisation& org = city.directory.organisation;
+  line(*org.find(kBureauCode));
+  for (const UnitPeople& u : city.units) line(*org.find(u.code));
+  return csv;
+}
+
+std::string users_csv(const City& city, const std::string& password) {
+  std::string csv = "登录名,姓名,单位,角色,初始密码\n";
+  for (const auto& [id, u] : city.directory.users) {
+    std::string roles;
+    for (Role r : u.roles) roles += (roles.empty() ? "" : ";") + std::string(role_key(r));
+    csv += id + "," + u.display_name + "," + u.unit + "," + roles + "," + password + "\n";
+  }
+  return csv;
+}
+
 }  // namespace jixiao::bench

@@ -93,4 +93,17 @@ std::vector<CellRef> editable_cells(const Form& form);
 Result<std::vector<CellChange>> offline_week(sync::ClientReplica& replica, const std::vector<FormId>& forms,
                                              Narrator& n, double fraction = 0.10, std::size_t actions = 3);
 
+// ---- additions for the real-wire and peer benchmarks (bench/wire.cpp, bench/export_dataset.cpp) ----
+
+// Every unit's forms, generated in the order jixiao-bench-sync-cost draws
+// them (units in `city.units` order, `per_unit` forms each): the same seed
+// gives the same content in every benchmark. result[i] belongs to city.units[i].
+std::vector<std::vector<FormContent>> generate_city_forms(Narrator& n, const City& city, std::size_t per_unit = 10);
+
+// The city as `jixiao-server import-units` / `import-users` read it
+// (docs/server-admin.md §2): the finance bureau, then city.units in order;
+// every user of city.directory with `password` as initial password.
+std::string units_csv(const City& city);
+std::string users_csv(const City& city, const std::string& password);
+
 }  // namespace jixiao::bench
