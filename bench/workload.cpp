@@ -400,7 +400,10 @@ std::string users_csv(const City& city, const std::string& password) {
   std::string csv = "登录名,姓名,单位,角色,初始密码\n";
   for (const auto& [id, u] : city.directory.users) {
     std::string roles;
-    for (Role r : u.roles) roles += (roles.empty() ? "" : ";") + std::string(role_key(r));
+    for (Role r : u.roles) {
+      if (!roles.empty()) roles += ';';
+      roles += role_key(r);
+    }
     csv += id + "," + u.display_name + "," + u.unit + "," + roles + "," + password + "\n";
   }
   return csv;

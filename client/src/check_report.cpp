@@ -32,7 +32,9 @@ std::string render_report_text(const Form& form, const FormTemplate& tmpl, const
   out += "校验结果：" + summary_line(report) + "\n";
   for (Severity s : {Severity::kError, Severity::kWarning, Severity::kHint}) {
     if (report.count(s) == 0) continue;
-    out += "\n" + std::string(severity_name(s)) + "\n";
+    out += '\n';
+    out += severity_name(s);
+    out += '\n';
     int n = 0;
     for (const auto& f : report.findings) {
       if (f.severity != s) continue;
