@@ -34,7 +34,9 @@ static_assert(std::endian::native == std::endian::little,
 class BoundedOutputArchive : public cereal::OutputArchive<BoundedOutputArchive, cereal::AllowEmptyClassElision> {
  public:
   explicit BoundedOutputArchive(std::string& out) : OutputArchive(this), out_(out) {}
-  void saveBinary(const void* data, std::size_t size) { out_.append(static_cast<const char*>(data), size); }
+  void saveBinary(const void* data, std::size_t size) {
+    if (size != 0) out_.append(static_cast<const char*>(data), size);
+  }
 
  private:
   std::string& out_;
@@ -44,6 +46,7 @@ class BoundedInputArchive : public cereal::InputArchive<BoundedInputArchive, cer
  public:
   explicit BoundedInputArchive(std::string_view in) : InputArchive(this), in_(in) {}
   void loadBinary(void* data, std::size_t size) {
+    if (size == 0) return;  // an empty vector's data() may be null: no memcpy
     if (size > remaining()) throw cereal::Exception("message truncated");
     std::memcpy(data, in_.data() + pos_, size);
     pos_ += size;
