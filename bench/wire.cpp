@@ -188,6 +188,7 @@ class CountingTransport final : public client::Transport {
     return r;
   }
   bool connected() const override { return inner_->connected(); }
+  std::size_t receiving_bytes() const override { return inner_->receiving_bytes(); }
   void close() override { inner_->close(); }
 
  private:
