@@ -615,51 +615,14 @@ void warm_up(Shared& sh, Client& c) {
 
 // ---- edits as a person makes them ----------------------------------------------------------------
 
-std::string money_text(Narrator& n) {
-  const std::size_t cents = 1000 + n.pick(18000);  // 10.00 … 189.99 万元
-  char b[32];
-  std::snprintf(b, sizeof b, "%zu.%02zu", cents / 100, cents % 100);
-  return b;
-}
-
-std::string indicator_text(Narrator& n) {
-  switch (n.pick(5)) {
-    case 0: return std::to_string(1 + n.pick(50));
-    case 1: return "≥" + std::to_string(80 + n.pick(21)) + "%";
-    case 2: return "及时";
-    case 3: return "≤" + std::to_string(1 + n.pick(30)) + "万元";
-    default: return "≥" + std::to_string(100 + n.pick(4900)) + "人次";
-  }
-}
-
-// Rewrites one sentence of a narrative or adds one (up to ~900 characters).
-std::string revise(Narrator& n, const std::string& text) {
-  std::vector<std::string> sentences;
-  const std::string stop = "。";
-  for (std::size_t start = 0; start < text.size();) {
-    std::size_t end = text.find(stop, start);
-    end = end == std::string::npos ? text.size() : end + stop.size();
-    sentences.push_back(text.substr(start, end - start));
-    start = end;
-  }
-  if (sentences.empty() || (n.pick(4) == 0 && utf8_chars(text) < 900)) {
-    sentences.push_back(n.sentence());
-  } else {
-    sentences[n.pick(sentences.size())] = n.sentence();
-  }
-  std::string out;
-  for (const std::string& s : sentences) out += s;
-  return out;
-}
-
 std::string new_text_for(Narrator& n, const CellSlot& slot) {
   const CellValue& v = slot.value;
   const std::string old = v.kind == CellValue::Kind::kText ? v.text : std::string();
   const std::string& key = slot.ref.column;
   switch (slot.def->type) {
-    case CellType::kLongText: return revise(n, old);
-    case CellType::kMoney: return money_text(n);
-    case CellType::kIndicator: return indicator_text(n);
+    case CellType::kLongText: return revise(n, old, 900);  // grows no further: edited over and over
+    case CellType::kMoney: return money_wan(n, 1000, 18999);
+    case CellType::kIndicator: return indicator_value(n);
     case CellType::kChoice: {
       const auto& ch = slot.def->choices;
       return ch.empty() ? old : ch[n.pick(ch.size())];

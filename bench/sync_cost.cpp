@@ -7,7 +7,6 @@
 // directions and the round trips (request/response pairs). A WebSocket/TLS
 // estimate is added per message (an estimate, not a measurement). Wall time
 // on a 64 kbit/s, 500 ms RTT link is modelled from those figures, not measured.
-#include <zlib.h>
 
 #include <chrono>
 #include <cstdint>
@@ -50,16 +49,6 @@ void check(const Status& s, const std::string& what) {
   if (!s) die(what + ": " + s.to_string());
 }
 
-// zlib level 9 of `data`: the size of the limit.
-std::uint64_t zlib_size(const std::string& data) {
-  uLongf out_len = compressBound(static_cast<uLong>(data.size()));
-  std::vector<Bytef> out(out_len);
-  if (compress2(out.data(), &out_len, reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size()), 9) !=
-      Z_OK) {
-    die("zlib compress2 failed");
-  }
-  return static_cast<std::uint64_t>(out_len);
-}
 
 // WebSocket frame header (RFC 6455: 2, 4 or 10 bytes; +4 mask key from the
 // client) and TLS records (~29 bytes each: 5 header + 8 explicit nonce + 16
@@ -239,8 +228,8 @@ int run(int argc, char** argv) {
     if (&u == &city.units[kWeekUnit]) {
       rows.push_back({"a", "first sync: " + u.code + " pushes its 10 new forms (" +
                                std::to_string(a.replica->pending().size()) + " left in outbox)",
-                      c, zlib_size(json), "zlib -9 of the 10 forms' JSON (" + std::to_string(json.size()) + " B raw)",
-                      zlib_size(ops), "zlib -9 of the encoded operations (" + std::to_string(ops.size()) + " B raw)"});
+                      c, zlib9_size(json), "zlib -9 of the 10 forms' JSON (" + std::to_string(json.size()) + " B raw)",
+                      zlib9_size(ops), "zlib -9 of the encoded operations (" + std::to_string(ops.size()) + " B raw)"});
     }
   }
   const UnitPeople& wu = city.units[kWeekUnit];
@@ -249,7 +238,7 @@ int run(int argc, char** argv) {
   {
     const Cost c = w.sync(b);
     const std::string json = forms_json(w, *b.replica, forms[wu.code]);
-    rows.push_back({"a2", "second machine of " + wu.code + " fetches the unit's 10 forms", c, zlib_size(json),
+    rows.push_back({"a2", "second machine of " + wu.code + " fetches the unit's 10 forms", c, zlib9_size(json),
                     "zlib -9 of the 10 forms' JSON", 0, ""});
   }
 
@@ -261,8 +250,8 @@ int run(int argc, char** argv) {
   std::string minimal;  // the changes as "form cell value" lines plus the actions
   for (const CellChange& ch : *changes) minimal += ch.form + " " + ch.cell.to_string() + " " + ch.text + "\n";
   for (std::size_t i = 0; i < 3; ++i) minimal += forms[wu.code][i] + " 提交\n";
-  const std::uint64_t week_ops_z = zlib_size(ops_bytes(week_ops));
-  const std::uint64_t week_min_z = zlib_size(minimal);
+  const std::uint64_t week_ops_z = zlib9_size(ops_bytes(week_ops));
+  const std::uint64_t week_min_z = zlib9_size(minimal);
   const Cost push = w.sync(a);
   const Cost pull = w.sync(b);
   if (!a.replica->pending().empty()) die("week ops not all acknowledged");
@@ -313,14 +302,14 @@ int run(int argc, char** argv) {
   if (fin.replica->forms().size() != every.size()) die("the bureau sees " + std::to_string(fin.replica->forms().size()));
   const std::string city_json = forms_json(w, *fin.replica, every);
   rows.push_back({"c", "finance bureau bootstraps the city: " + std::to_string(every.size()) + " forms at 财政局审核", boot,
-                  zlib_size(city_json), "zlib -9 of the forms' JSON (" + std::to_string(city_json.size()) + " B raw)", 0,
+                  zlib9_size(city_json), "zlib -9 of the forms' JSON (" + std::to_string(city_json.size()) + " B raw)", 0,
                   ""});
 
   // How compressible the generated prose is (real narratives of the bundled
   // fixtures compress about 2.4x with zlib -9): the limit depends on it.
   std::string prose;
   for (int i = 0; i < 20; ++i) prose += narrator.narrative();
-  const double prose_ratio = static_cast<double>(prose.size()) / static_cast<double>(zlib_size(prose));
+  const double prose_ratio = static_cast<double>(prose.size()) / static_cast<double>(zlib9_size(prose));
 
   // ---- report --------------------------------------------------------------------------------
   std::printf("jixiao sync cost (seed %llu): city of %zu units x %zu forms, %zu indicator rows each\n",

@@ -38,7 +38,6 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cstdint>
@@ -86,15 +85,6 @@ double ms_since(SteadyClock::time_point t0, SteadyClock::time_point t1) {
   return std::chrono::duration<double, std::milli>(t1 - t0).count();
 }
 
-std::uint64_t zlib_size(const std::string& data) {
-  uLongf out_len = compressBound(static_cast<uLong>(data.size()));
-  std::vector<Bytef> out(out_len);
-  if (compress2(out.data(), &out_len, reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size()), 9) !=
-      Z_OK) {
-    die("zlib compress2 failed");
-  }
-  return static_cast<std::uint64_t>(out_len);
-}
 
 // ---- the proxy's control API (plain HTTP on 127.0.0.1) -------------------------------------
 
@@ -443,7 +433,7 @@ int Bench::run() {
                                ph.ops_sent = r.ops_sent;
                                ph.records_received = r.records_received;
                              }));
-    phases.back().limit = zlib_size(json);
+    phases.back().limit = zlib9_size(json);
     phases.back().limit_what = "zlib -9 of the 10 forms' JSON (" + std::to_string(json.size()) + " B raw)";
   }
   Office& a = office(wu.preparer_a);
@@ -452,7 +442,7 @@ int Bench::run() {
                            [&](Phase&) { register_office(b); }));
   {
     const std::string json = forms_json(*b.client, forms[wu.code]);
-    phases.back().limit = zlib_size(json);
+    phases.back().limit = zlib9_size(json);
     phases.back().limit_what = "zlib -9 of the 10 forms' JSON";
     if (b.client->forms()->size() != kFormsPerUnit) die("machine B sees " + std::to_string(b.client->forms()->size()));
   }
@@ -470,8 +460,8 @@ int Bench::run() {
     for (const sync::Operation& op : ops) encoded += sync::encode_operation(op);
     for (const CellChange& ch : *changes) minimal += ch.form + " " + ch.cell.to_string() + " " + ch.text + "\n";
     for (std::size_t i = 0; i < 3; ++i) minimal += forms[wu.code][i] + " 提交\n";
-    week_limit = zlib_size(encoded);
-    week_min = zlib_size(minimal);
+    week_limit = zlib9_size(encoded);
+    week_min = zlib9_size(minimal);
     week_ops = ops.size();
     week_cells = changes->size();
   }
@@ -533,7 +523,7 @@ int Bench::run() {
       if (l.summary.stage_id != "finance_review") die("form " + l.summary.id + " is at " + l.summary.stage_id);
     }
     const std::string json = forms_json(*fin.client, every);
-    phases.back().limit = zlib_size(json);
+    phases.back().limit = zlib9_size(json);
     phases.back().limit_what = "zlib -9 of the forms' JSON (" + std::to_string(json.size()) + " B raw)";
   }
 

@@ -1,5 +1,7 @@
 #include "workload.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -81,18 +83,33 @@ constexpr std::array<Level2, 9> kIndicatorGroups{{{"产出指标", "数量指标
 
 std::string number(Narrator& n, std::size_t lo, std::size_t hi) { return std::to_string(lo + n.pick(hi - lo + 1)); }
 
+
+std::string indicator_name(Narrator& n) {
+  return std::string(one_of(n, kObjects)) + std::string(one_of(n, std::array<std::string_view, 6>{
+                                                                      "完成数量", "合格率", "完成及时性", "人均成本",
+                                                                      "覆盖人次", "满意度"}));
+}
+
+
+std::string score_text(Narrator& n) {
+  static constexpr std::array<std::string_view, 4> kScores{"2", "1.5", "1", "2"};
+  return std::string(one_of(n, kScores));
+}
+
+
+bool is_longtext_field(std::string_view key) {
+  return key.substr(0, 5) == "narr_" || key == "goal_expected" || key == "goal_actual" ||
+         key == "low_rate_explanation";
+}
+
+}  // namespace
+
 std::string money_wan(Narrator& n, std::size_t lo_cents, std::size_t hi_cents) {
   // 万元 with two decimals; stays below the 2万元 meeting threshold.
   const std::size_t c = lo_cents + n.pick(hi_cents - lo_cents + 1);
   char buf[48];
   std::snprintf(buf, sizeof buf, "%zu.%02zu", c / 100, c % 100);
   return buf;
-}
-
-std::string indicator_name(Narrator& n) {
-  return std::string(one_of(n, kObjects)) + std::string(one_of(n, std::array<std::string_view, 6>{
-                                                                      "完成数量", "合格率", "完成及时性", "人均成本",
-                                                                      "覆盖人次", "满意度"}));
 }
 
 std::string indicator_value(Narrator& n) {
@@ -105,13 +122,8 @@ std::string indicator_value(Narrator& n) {
   }
 }
 
-std::string score_text(Narrator& n) {
-  static constexpr std::array<std::string_view, 4> kScores{"2", "1.5", "1", "2"};
-  return std::string(one_of(n, kScores));
-}
-
 // Rewrites one sentence of `text` (or adds one): how a person revises prose.
-std::string revise(Narrator& n, const std::string& text) {
+std::string revise(Narrator& n, const std::string& text, std::size_t max_chars) {
   std::vector<std::string> sentences;
   std::size_t start = 0;
   const std::string_view stop = "。";
@@ -121,7 +133,7 @@ std::string revise(Narrator& n, const std::string& text) {
     sentences.push_back(text.substr(start, end - start));
     start = end;
   }
-  if (sentences.empty() || n.pick(4) == 0) {
+  if (sentences.empty() || (n.pick(4) == 0 && utf8_chars(text) < max_chars)) {
     sentences.push_back(n.sentence());
   } else {
     sentences[n.pick(sentences.size())] = n.sentence();
@@ -131,12 +143,15 @@ std::string revise(Narrator& n, const std::string& text) {
   return out;
 }
 
-bool is_longtext_field(std::string_view key) {
-  return key.substr(0, 5) == "narr_" || key == "goal_expected" || key == "goal_actual" ||
-         key == "low_rate_explanation";
+std::uint64_t zlib9_size(const std::string& data) {
+  uLongf out_len = compressBound(static_cast<uLong>(data.size()));
+  std::vector<Bytef> out(out_len);
+  if (compress2(out.data(), &out_len, reinterpret_cast<const Bytef*>(data.data()), static_cast<uLong>(data.size()), 9) !=
+      Z_OK) {
+    throw std::runtime_error("zlib compress2 failed");
+  }
+  return static_cast<std::uint64_t>(out_len);
 }
-
-}  // namespace
 
 std::size_t utf8_chars(const std::string& s) {
   return static_cast<std::size_t>(

@@ -65,6 +65,16 @@ class Narrator {
 
 std::size_t utf8_chars(const std::string& s);
 
+// Values as a person types them: 万元 with two decimals in [lo, hi] cents;
+// an indicator value ("≥500人次", "及时" …); a narrative with one sentence
+// rewritten, or one added while it is shorter than `max_chars` characters.
+std::string money_wan(Narrator& n, std::size_t lo_cents, std::size_t hi_cents);
+std::string indicator_value(Narrator& n);
+std::string revise(Narrator& n, const std::string& text, std::size_t max_chars = SIZE_MAX);
+
+// Size of `data` compressed with zlib at level 9: how the limits are measured.
+std::uint64_t zlib9_size(const std::string& data);
+
 // What one project form holds, as a person would type it.
 struct FormContent {
   std::vector<std::pair<CellRef, std::string>> cells;                  // fields and fixed rows

@@ -501,12 +501,12 @@ struct ClientReplica::Impl {
     for (std::size_t i = 0; i < sent.ops.size(); ++i) {
       // The wire does not carry the id (protocol.h, OpResult): it is the
       // operation's at the same position.
-      OpResult result = response.results[i];
-      result.op_id = sent.ops[i].id;
+      const Operation& sent_op = sent.ops[i];
+      const OpResult& result = response.results[i];
       if (result.seq > 0) {
         if (auto s = Stmt(db, "UPDATE outbox SET acked_seq = ?1 WHERE op_id = ?2")
                          .u64(1, result.seq)
-                         .text(2, result.op_id)
+                         .text(2, sent_op.id)
                          .run();
             !s) {
           return s;
@@ -518,16 +518,11 @@ struct ClientReplica::Impl {
       std::optional<std::string> blob;
       {
         Stmt q(db, "SELECT op FROM outbox WHERE op_id = ?1");
-        q.text(1, result.op_id);
+        q.text(1, sent_op.id);
         if (q.row()) blob = q.col_blob(0);
         if (auto s = q.status(); !s) return s;
       }
-      if (!blob) {
-        auto it = std::find_if(sent.ops.begin(), sent.ops.end(),
-                               [&](const Operation& op) { return op.id == result.op_id; });
-        if (it == sent.ops.end()) continue;  // not ours to record
-        blob = encode_operation(*it);
-      }
+      if (!blob) blob = encode_operation(sent_op);
       auto op = decode_operation(*blob);
       if (!op) return op.status();
       if (auto s = Stmt(db,
@@ -544,7 +539,7 @@ struct ClientReplica::Impl {
           !s) {
         return s;
       }
-      if (auto s = Stmt(db, "DELETE FROM outbox WHERE op_id = ?1").text(1, result.op_id).run(); !s) return s;
+      if (auto s = Stmt(db, "DELETE FROM outbox WHERE op_id = ?1").text(1, sent_op.id).run(); !s) return s;
     }
     return Status::ok();
   }

@@ -528,8 +528,7 @@ struct SyncServer::Impl {
         if (!loaded) return loaded.status();
         current = std::move(*loaded);
       }
-      std::optional<FormReplica>* replica = &current;
-      auto decision = decide(op, actor, *replica, head + 1);
+      auto decision = decide(op, actor, current, head + 1);
       if (!decision) {
         outcome = decision.status();
         if (outcome.code() == StatusCode::kUnavailable || outcome.code() == StatusCode::kCorruption) return outcome;
@@ -537,7 +536,7 @@ struct SyncServer::Impl {
       } else {
         seq = ++head;
         LogEntry entry{seq, op.form_id, op.id, op.author, op.device, op.hlc, std::move(decision->effects)};
-        FormReplica next = replica->has_value() ? std::move(**replica) : FormReplica{};
+        FormReplica next = current ? std::move(*current) : FormReplica{};
         apply_entry(next, entry);
         Stmt ins(db, "INSERT INTO log(seq, form_id, entry) VALUES (?,?,?)");
         ins.bind(1, static_cast<std::int64_t>(seq)).bind(2, op.form_id).bind_blob(3, encode_entry(entry));
@@ -625,7 +624,16 @@ struct SyncServer::Impl {
     std::map<FormId, ServerSeq> snapshot_upto;  // forms sent whole in this response
     ServerSeq position = cursor;
     bool complete = true;
+    // Counts `size` against the budget; the first item always fits.
+    const auto fits = [&](std::size_t size) {
+      if (used > 0 && used + size > budget) return false;
+      used += size;
+      return true;
+    };
     for (const Item& item : items) {
+      const std::string* entry_blob = &item.entry_blob;
+      std::string creation_blob;
+      bool as_entry = !item.snapshot;
       if (item.snapshot) {
         // A form this very request created became visible with its creation:
         // the requester holds all of it but the server's creation entry, so
@@ -636,34 +644,26 @@ struct SyncServer::Impl {
           Stmt q(db, "SELECT entry FROM log WHERE seq = ?");
           q.bind(1, static_cast<std::int64_t>(item.position));
           if (q.step() != SQLITE_ROW) return storage_error(db, "read creation entry");
-          auto entry = decode_entry(q.column_blob(0));
-          if (!entry) return entry.status();
-          const std::size_t size = encoded_size(*entry);
-          if (used > 0 && used + size > budget) {
-            complete = false;
-            break;
-          }
-          used += size;
-          out.entries.push_back(std::move(*entry));
-          position = item.position;
-          continue;
+          creation_blob = q.column_blob(0);
+          entry_blob = &creation_blob;
+          as_entry = true;
         }
+      }
+      if (!as_entry) {
         auto replica = load_replica(item.form);
         if (!replica) return replica.status();
         if (!*replica) continue;
         FormSnapshot snap{std::move(**replica)};
-        const std::size_t size = encoded_size(snap);
-        if (used > 0 && used + size > budget) {
+        if (!fits(encoded_size(snap))) {
           complete = false;
           break;
         }
-        used += size;
         snapshot_upto[item.form] = snap.replica.last_seq;
         out.snapshots.push_back(std::move(snap));
       } else {
         auto covered = snapshot_upto.find(item.form);
         if (covered == snapshot_upto.end() || item.position > covered->second) {
-          auto entry = decode_entry(item.entry_blob);
+          auto entry = decode_entry(*entry_blob);
           if (!entry) return entry.status();
           if (auto mine = own.find(item.position); mine != own.end() && entry->op_id == mine->second->id) {
             const auto plain = plain_effects(*mine->second);
@@ -672,12 +672,10 @@ struct SyncServer::Impl {
               continue;
             }
           }
-          const std::size_t size = encoded_size(*entry);
-          if (used > 0 && used + size > budget) {
+          if (!fits(encoded_size(*entry))) {
             complete = false;
             break;
           }
-          used += size;
           out.entries.push_back(std::move(*entry));
         }
       }

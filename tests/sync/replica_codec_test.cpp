@@ -26,16 +26,10 @@ struct ReplicaV0 {
 // Version 1's layout with columns a test may spoil.
 struct ReplicaV1Columns {
   jixiao::sync::FormReplica* r = nullptr;
-  std::vector<std::string> keys;
-  std::vector<std::uint64_t> seqs;
-  std::vector<std::int64_t> walls;
-  std::vector<std::uint32_t> counters;
-  std::vector<std::string> devices, authors;
-  std::vector<std::uint32_t> device_of, author_of;
+  jixiao::sync::StampColumns columns;
   template <class Archive>
   void serialize(Archive& ar, std::uint32_t /*version*/) {
-    ar(r->form, r->workflow, keys, seqs, walls, counters, devices, authors, device_of, author_of, r->deleted_rows,
-       r->conflicts, r->last_seq);
+    ar(r->form, r->workflow, columns, r->deleted_rows, r->conflicts, r->last_seq);
   }
 };
 
@@ -101,14 +95,14 @@ TEST(ReplicaCodec, InconsistentStampColumnsAreRefused) {
   const auto good = [&] {
     ReplicaV1Columns c;
     c.r = &r;
-    c.keys = {"fields.a", "fields.b"};
-    c.seqs = {1, 2};
-    c.walls = {10, 20};
-    c.counters = {0, 0};
-    c.devices = {"dev-p1"};
-    c.authors = {"p1"};
-    c.device_of = {0, 0};
-    c.author_of = {0, 0};
+    c.columns.keys = {"fields.a", "fields.b"};
+    c.columns.seqs = {1, 2};
+    c.columns.walls = {10, 20};
+    c.columns.counters = {0, 0};
+    c.columns.devices = {"dev-p1"};
+    c.columns.authors = {"p1"};
+    c.columns.device_of = {0, 0};
+    c.columns.author_of = {0, 0};
     return c;
   };
   {
@@ -117,13 +111,13 @@ TEST(ReplicaCodec, InconsistentStampColumnsAreRefused) {
     EXPECT_EQ(back->stamps.at("fields.b"), (CellStamp{2, {20, 0}, "dev-p1", "p1"}));
   }
   auto shorter = good();
-  shorter.walls.pop_back();
+  shorter.columns.walls.pop_back();
   auto no_device = good();
-  no_device.device_of[1] = 1;
+  no_device.columns.device_of[1] = 1;
   auto no_author = good();
-  no_author.author_of[0] = 7;
+  no_author.columns.author_of[0] = 7;
   auto twice = good();
-  twice.keys[1] = "fields.a";
+  twice.columns.keys[1] = "fields.a";
   for (const auto& bad : {shorter, no_device, no_author, twice}) {
     const Status s = decode_replica(blob_of(bad)).status();
     EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.to_string();

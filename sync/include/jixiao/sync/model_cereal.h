@@ -164,35 +164,65 @@ template <class Archive>
 void serialize(Archive& ar, CellStamp& s, std::uint32_t /*version*/) {
   ar(s.seq, s.hlc, s.device, s.author);
 }
-// FormReplica, class version 1: the cell stamps go as columns (keys, then
-// seqs, clock readings and indexes into a list of the devices and authors)
-// instead of one record per cell. A finance bureau fetches every form of a
-// city as snapshots, and a form has hundreds of stamps: in columns they
-// deflate to about a third (bench/RESULTS.md). Version 0 (stamps as a map of
-// records) is still read.
-template <class Archive>
-void save(Archive& ar, const FormReplica& r, std::uint32_t /*version*/) {
+// FormReplica's cell stamps as columns (its class version 1): keys, then
+// seqs, clock readings and indexes into a list of the devices and authors,
+// instead of one record per cell. A form has hundreds of stamps; in columns
+// they deflate better, and the server stores them in every replica blob.
+struct StampColumns {
   std::vector<std::string> keys;
   std::vector<std::uint64_t> seqs;
   std::vector<std::int64_t> walls;
   std::vector<std::uint32_t> counters;
   std::vector<std::string> devices, authors;
   std::vector<std::uint32_t> device_of, author_of;
-  const auto index_in = [](std::vector<std::string>& list, const std::string& v) {
-    auto it = std::find(list.begin(), list.end(), v);
-    if (it == list.end()) it = list.insert(list.end(), v);
-    return static_cast<std::uint32_t>(it - list.begin());
-  };
-  for (const auto& [key, stamp] : r.stamps) {
-    keys.push_back(key);
-    seqs.push_back(stamp.seq);
-    walls.push_back(stamp.hlc.wall_ms);
-    counters.push_back(stamp.hlc.counter);
-    device_of.push_back(index_in(devices, stamp.device));
-    author_of.push_back(index_in(authors, stamp.author));
+
+  static StampColumns of(const std::map<std::string, CellStamp>& stamps) {
+    StampColumns c;
+    const auto index_in = [](std::vector<std::string>& list, const std::string& v) {
+      auto it = std::find(list.begin(), list.end(), v);
+      if (it == list.end()) it = list.insert(list.end(), v);
+      return static_cast<std::uint32_t>(it - list.begin());
+    };
+    for (const auto& [key, stamp] : stamps) {
+      c.keys.push_back(key);
+      c.seqs.push_back(stamp.seq);
+      c.walls.push_back(stamp.hlc.wall_ms);
+      c.counters.push_back(stamp.hlc.counter);
+      c.device_of.push_back(index_in(c.devices, stamp.device));
+      c.author_of.push_back(index_in(c.authors, stamp.author));
+    }
+    return c;
   }
-  ar(r.form, r.workflow, keys, seqs, walls, counters, devices, authors, device_of, author_of, r.deleted_rows, r.conflicts,
-     r.last_seq);
+
+  // Throws cereal::Exception for columns that do not fit together.
+  std::map<std::string, CellStamp> stamps() const {
+    const std::size_t n = keys.size();
+    if (seqs.size() != n || walls.size() != n || counters.size() != n || device_of.size() != n || author_of.size() != n) {
+      throw cereal::Exception("stamp columns of different lengths");
+    }
+    std::map<std::string, CellStamp> out;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (device_of[i] >= devices.size() || author_of[i] >= authors.size()) {
+        throw cereal::Exception("stamp refers to no device or author");
+      }
+      CellStamp stamp{seqs[i], HybridTimestamp{walls[i], counters[i]}, devices[device_of[i]], authors[author_of[i]]};
+      if (!out.emplace(keys[i], std::move(stamp)).second) throw cereal::Exception("stamp key twice");
+    }
+    return out;
+  }
+
+  // Unversioned: the columns sit inline in FormReplica's layout.
+  template <class Archive>
+  void serialize(Archive& ar) {
+    ar(keys, seqs, walls, counters, devices, authors, device_of, author_of);
+  }
+};
+
+// FormReplica, class version 1: stamps as StampColumns. Version 0 (stamps
+// as a map of records) is still read.
+template <class Archive>
+void save(Archive& ar, const FormReplica& r, std::uint32_t /*version*/) {
+  ar(r.form, r.workflow, StampColumns::of(r.stamps), r.deleted_rows, r.conflicts, r.last_seq);
 }
 template <class Archive>
 void load(Archive& ar, FormReplica& r, std::uint32_t version) {
@@ -200,26 +230,9 @@ void load(Archive& ar, FormReplica& r, std::uint32_t version) {
     ar(r.form, r.workflow, r.stamps, r.deleted_rows, r.conflicts, r.last_seq);
     return;
   }
-  std::vector<std::string> keys;
-  std::vector<std::uint64_t> seqs;
-  std::vector<std::int64_t> walls;
-  std::vector<std::uint32_t> counters;
-  std::vector<std::string> devices, authors;
-  std::vector<std::uint32_t> device_of, author_of;
-  ar(r.form, r.workflow, keys, seqs, walls, counters, devices, authors, device_of, author_of, r.deleted_rows, r.conflicts,
-     r.last_seq);
-  const std::size_t n = keys.size();
-  if (seqs.size() != n || walls.size() != n || counters.size() != n || device_of.size() != n || author_of.size() != n) {
-    throw cereal::Exception("stamp columns of different lengths");
-  }
-  r.stamps.clear();
-  for (std::size_t i = 0; i < n; ++i) {
-    if (device_of[i] >= devices.size() || author_of[i] >= authors.size()) {
-      throw cereal::Exception("stamp refers to no device or author");
-    }
-    CellStamp stamp{seqs[i], HybridTimestamp{walls[i], counters[i]}, devices[device_of[i]], authors[author_of[i]]};
-    if (!r.stamps.emplace(std::move(keys[i]), std::move(stamp)).second) throw cereal::Exception("stamp key twice");
-  }
+  StampColumns columns;
+  ar(r.form, r.workflow, columns, r.deleted_rows, r.conflicts, r.last_seq);
+  r.stamps = columns.stamps();
 }
 
 }  // namespace jixiao::sync
