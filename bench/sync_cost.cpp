@@ -1,7 +1,7 @@
 // jixiao-bench-sync-cost: what a sync costs on the wire, against the limit of
 // sending the changed data itself, compressed, in one round trip (issue 6).
 //
-// One SyncServer (SQLite in memory) and ClientReplicas in one process; every
+// One SyncService (SQLite in memory) and ClientReplicas in one process; every
 // message goes through an in-process transport that counts the bytes of the
 // encoded message (the application payload, envelope included) in both
 // directions and the round trips (request/response pairs). A WebSocket/TLS
@@ -25,7 +25,7 @@
 #include "jixiao/common/form_template.h"
 #include "jixiao/sync/client_replica.h"
 #include "jixiao/sync/model.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
 #include "jixiao/sync/sync_session.h"
 #include "jixiao/workflow/clock.h"
 #include "jixiao/workflow/definition.h"
@@ -96,14 +96,14 @@ class World {
       check(def.status(), name);
       defs.push_back(std::move(def).value());
     }
-    auto server = sync::SyncServer::open(":memory:", city_.directory, templates_, std::move(defs), clock_);
+    auto server = server::SyncService::open_seeded(":memory:", city_.directory, templates_, std::move(defs), clock_);
     check(server.status(), "server");
     server_ = std::move(server).value();
   }
 
   const City& city() const { return city_; }
   const TemplateRegistry& templates() const { return templates_; }
-  sync::SyncServer& server() { return *server_; }
+  server::SyncService& server() { return *server_; }
   void advance(std::chrono::milliseconds by) {
     clock_.advance(by);
     now_ += by;
@@ -135,7 +135,7 @@ class World {
       if (guard > 10'000) die("sync of " + m.device + " does not end");
       const std::string request = std::move(m.outgoing.front());
       m.outgoing.pop_front();
-      const std::string response = server_->handle_bytes(request, sync::SessionIdentity{m.user, m.device});
+      const std::string response = server_->handle_bytes(request, server::SessionIdentity{m.user, m.device});
       c.up += request.size();
       c.down += response.size();
       c.up_framed += framed_estimate(request.size(), true);
@@ -153,7 +153,7 @@ class World {
   TemplateRegistry templates_;
   workflow::ManualClock clock_;
   std::chrono::milliseconds now_{0};
-  std::unique_ptr<sync::SyncServer> server_;
+  std::unique_ptr<server::SyncService> server_;
   std::map<DeviceId, std::unique_ptr<Machine>> machines_;
 };
 

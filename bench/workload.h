@@ -20,7 +20,7 @@
 #include "jixiao/common/form.h"
 #include "jixiao/common/status.h"
 #include "jixiao/sync/client_replica.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
 
 namespace jixiao::bench {
 
@@ -39,7 +39,7 @@ struct UnitPeople {
 };
 
 struct City {
-  sync::Directory directory;
+  server::Directory directory;
   std::vector<UnitPeople> units;  // units[0] is the city 科协, then the districts
   UserId supervisor;              // the city's 上级审核人
   UserId finance_reviewer;        // the bureau's 财政局审核人

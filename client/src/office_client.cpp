@@ -32,7 +32,7 @@
 #include "jixiao/common/form_json.h"
 #include "jixiao/common/uuid.h"
 #include "jixiao/sync/protocol.h"
-#include "jixiao/sync/sqlite_db.h"
+#include "jixiao/sqlite/sqlite.h"
 #include "jixiao/sync/sync_session.h"
 
 namespace jixiao::client {
@@ -179,7 +179,7 @@ struct OfficeClient::Impl {
   ClientMeta meta;
   fs::path meta_file;
   std::unique_ptr<ClientReplica> replica;  // once a user is known
-  sync::Database history;
+  sqlite::Database history;
 
   const workflow::Clock& clock() const { return options.clock != nullptr ? *options.clock : system_clock; }
   std::int64_t now_ms() const { return clock().now().time_since_epoch().count(); }
@@ -214,7 +214,9 @@ struct OfficeClient::Impl {
 
   // ---- history ----
   Status open_history() {
-    auto db = sync::Database::open((options.data_dir / "history.db").string());
+    sqlite::OpenOptions o;
+    o.place = "本机历史记录";
+    auto db = sqlite::Database::open((options.data_dir / "history.db").string(), o);
     if (!db) return db.status();
     history = std::move(db).value();
     return history.exec(
@@ -227,12 +229,12 @@ struct OfficeClient::Impl {
   // device's own accepted operations enter the history even when the
   // server answers with a snapshot instead of their entries.
   Status record(const sync::SyncResponse& response, const std::map<sync::OpId, sync::Operation>& sent) {
-    sync::Transaction txn(history);
+    sqlite::Transaction txn(history);
     if (auto s = txn.status(); !s) return s;
     for (const sync::OpResult& r : response.results) {
       auto it = sent.find(r.op_id);
       if (r.seq == 0 || it == sent.end()) continue;
-      sync::Statement q(history,
+      sqlite::Statement q(history,
                         "INSERT OR IGNORE INTO history(form_id, seq, kind, op_id, author, wall_ms, entry)"
                         " VALUES(?1, ?2, 'own', ?3, ?4, ?5, ?6)");
       q.bind(1, it->second.form_id)
@@ -244,14 +246,14 @@ struct OfficeClient::Impl {
       if (auto s = q.run("history own op"); !s) return s;
     }
     for (const sync::FormSnapshot& snap : response.snapshots) {
-      sync::Statement q(history,
+      sqlite::Statement q(history,
                         "INSERT OR IGNORE INTO history(form_id, seq, kind, op_id, author, wall_ms, entry)"
                         " VALUES(?1, ?2, 'snapshot', '', '', ?3, NULL)");
       q.bind(1, snap.replica.form.id).bind(2, static_cast<std::int64_t>(snap.replica.last_seq)).bind(3, now_ms());
       if (auto s = q.run("history snapshot"); !s) return s;
     }
     for (const sync::LogEntry& e : response.entries) {
-      sync::Statement q(history,
+      sqlite::Statement q(history,
                         "INSERT OR IGNORE INTO history(form_id, seq, kind, op_id, author, wall_ms, entry)"
                         " VALUES(?1, ?2, 'entry', ?3, ?4, ?5, ?6)");
       q.bind(1, e.form_id)
@@ -865,12 +867,14 @@ Result<std::vector<HistoryItem>> OfficeClient::history(const FormId& form) const
   auto v = view(form);
   if (!v) return v.status();
   std::vector<HistoryItem> out;
-  sync::Statement q(impl_->history,
+  sqlite::Statement q(impl_->history,
                     "SELECT seq, kind, op_id, author, wall_ms, entry FROM history WHERE form_id = ?1 ORDER BY seq, kind");
   q.bind(1, form);
-  int rc = 0;
   std::set<ServerSeq> seen;  // an entry and this device's own record of one seq: the entry wins
-  while ((rc = q.step()) == SQLITE_ROW) {
+  for (;;) {
+    auto row = q.step("读取历史记录");
+    if (!row) return row.status();
+    if (!*row) break;
     HistoryItem item;
     item.seq = static_cast<ServerSeq>(q.column_int(0));
     item.op_id = q.column_text(2);
@@ -934,7 +938,6 @@ Result<std::vector<HistoryItem>> OfficeClient::history(const FormId& form) const
     }
     out.push_back(std::move(item));
   }
-  if (rc != SQLITE_DONE) return impl_->history.error("读取历史记录");
   return out;
 }
 

@@ -124,4 +124,29 @@ std::vector<const Unit*> Organisation::children(std::string_view code) const {
   return out;
 }
 
+std::string roles_text(const std::vector<Role>& roles) {
+  std::string out;
+  for (Role r : roles) {
+    if (!out.empty()) out += ';';
+    out += role_key(r);
+  }
+  return out;
+}
+
+Result<std::vector<Role>> parse_roles(std::string_view text) {
+  std::vector<Role> roles;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(';', start), text.size());
+    const std::string_view item = text::trim(text.substr(start, end - start));
+    if (!item.empty()) {
+      auto r = parse_role(item);
+      if (!r) return r.status();
+      roles.push_back(*r);
+    }
+    start = end + 1;
+  }
+  return roles;
+}
+
 }  // namespace jixiao

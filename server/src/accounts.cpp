@@ -8,15 +8,11 @@
 
 #include "jixiao/common/digest.h"
 #include "jixiao/common/text.h"
-#include "jixiao/sync/audit_store.h"
-#include "jixiao/sync/sqlite_db.h"
+#include "jixiao/sqlite/sqlite.h"
 
 namespace jixiao::server {
 namespace {
 
-using sync::Database;
-using sync::Statement;
-using sync::Transaction;
 using workflow::TimePoint;
 
 Status refuse(AccountReason reason, StatusCode code, std::string message, std::string detail = {}) {
@@ -28,31 +24,6 @@ constexpr std::chrono::milliseconds kTouchEvery{60'000};
 
 std::int64_t ms(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint at_ms(std::int64_t v) { return TimePoint(std::chrono::milliseconds(v)); }
-
-std::string roles_text(const std::vector<Role>& roles) {
-  std::string out;
-  for (Role r : roles) {
-    if (!out.empty()) out += ';';
-    out += role_key(r);
-  }
-  return out;
-}
-
-Result<std::vector<Role>> parse_roles(std::string_view text) {
-  std::vector<Role> roles;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const std::size_t end = std::min(text.find(';', start), text.size());
-    const std::string_view item = jixiao::text::trim(text.substr(start, end - start));
-    if (!item.empty()) {
-      auto r = parse_role(item);
-      if (!r) return r.status();
-      roles.push_back(*r);
-    }
-    start = end + 1;
-  }
-  return roles;
-}
 
 // One CSV line: fields separated by commas, optionally double-quoted ("" is a quote).
 std::vector<std::string> csv_fields(std::string_view line) {
@@ -101,27 +72,33 @@ std::vector<std::string_view> csv_lines(std::string_view csv) {
 }  // namespace
 
 struct AccountStore::Impl {
-  Database db;
+  store::Store& store;
   const workflow::Clock& clock;
   AccountsConfig config;
   AuditSink audit;
-  mutable std::mutex mu;
+  mutable std::mutex mu;  // guards admin_actor
   std::string admin_actor = "系统管理员";  // who administration events name
 
-  Impl(Database d, const workflow::Clock& c, AccountsConfig cfg, AuditSink sink)
-      : db(std::move(d)), clock(c), config(cfg), audit(std::move(sink)) {}
+  Impl(store::Store& s, const workflow::Clock& c, AccountsConfig cfg, AuditSink sink)
+      : store(s), clock(c), config(cfg), audit(std::move(sink)) {}
 
-  // Appends to the database's audit chain inside the caller's transaction,
+  // Appends to the store's audit chain inside the caller's transaction,
   // then tells the observer (if any).
-  Status record(workflow::AuditEvent e) {
-    auto rec = sync::append_audit(db.handle(), e);
+  Status record(store::Transaction& tx, workflow::AuditEvent e) {
+    auto rec = tx.append_audit(e);
     if (!rec) return rec.status();
     return audit ? audit(std::move(e)) : Status::ok();
   }
 
-  Status administration(std::string subject, std::string action, std::vector<workflow::AuditField> fields = {}) {
-    return record(workflow::administration_event(clock.now(), admin_actor, std::move(subject), std::move(action),
-                                                 std::move(fields)));
+  Status administration(store::Transaction& tx, std::string subject, std::string action,
+                        std::vector<workflow::AuditField> fields = {}) {
+    std::string actor;
+    {
+      std::lock_guard lock(mu);
+      actor = admin_actor;
+    }
+    return record(tx, workflow::administration_event(clock.now(), actor, std::move(subject), std::move(action),
+                                                     std::move(fields)));
   }
 
   Result<std::string> hash_password(std::string_view password) const {
@@ -134,79 +111,54 @@ struct AccountStore::Impl {
     return out;
   }
 
-  Status insert_user(const User& user, std::string_view password) {
+  // Checks and hashes outside any transaction (the hash takes ~0.1 s).
+  Result<std::string> prepare_user(const User& user, std::string_view password) const {
     if (user.id.empty()) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "登录名不能为空");
     if (auto s = validate_roles(user); !s) return s;
     if (user.roles.empty()) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "用户“" + user.id + "”没有角色");
-    Statement unit(db, "SELECT 1 FROM units WHERE code = ?");
-    unit.bind(1, user.unit);
-    if (unit.step() != SQLITE_ROW) {
+    if (auto s = check_password_policy(user.id, password); !s) return s;
+    return hash_password(password);
+  }
+
+  Status insert_user(store::Transaction& tx, const User& user, const std::string& hash) {
+    auto unit = tx.unit_exists(user.unit);
+    if (!unit) return unit.status();
+    if (!*unit) {
       return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "用户“" + user.id + "”的单位“" + user.unit + "”不存在");
     }
-    if (auto s = check_password_policy(user.id, password); !s) return s;
-    auto hash = hash_password(password);
-    if (!hash) return hash.status();
-    Statement ins(db,
-                  "INSERT INTO users(login, display_name, unit, roles, disabled, pw_hash, failures, locked_until) "
-                  "VALUES (?,?,?,?,?,?,0,0)");
-    ins.bind(1, user.id).bind(2, user.display_name).bind(3, user.unit).bind(4, roles_text(user.roles))
-        .bind(5, std::int64_t{user.disabled ? 1 : 0}).bind(6, *hash);
-    if (ins.step() != SQLITE_DONE) {
-      return refuse(AccountReason::kUserExists, StatusCode::kInvalidArgument, "登录名“" + user.id + "”已存在");
+    if (auto s = tx.add_user(user, hash); !s) {
+      if (!sqlite::is_unique_violation(s)) return s;
+      return refuse(AccountReason::kUserExists, StatusCode::kInvalidArgument, "登录名“" + user.id + "”已存在", s.detail());
     }
     return Status::ok();
   }
 
-  Status insert_unit(const Unit& unit) {
+  Status insert_unit(store::Transaction& tx, const Unit& unit) {
     if (unit.code.empty()) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "单位编码不能为空");
     for (const UnitCode& ref : {unit.parent, unit.finance_bureau}) {
       if (ref.empty()) continue;
-      Statement q(db, "SELECT 1 FROM units WHERE code = ?");
-      q.bind(1, ref);
-      if (q.step() != SQLITE_ROW) {
+      auto exists = tx.unit_exists(ref);
+      if (!exists) return exists.status();
+      if (!*exists) {
         return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument,
                       "单位“" + unit.name + "”引用的单位“" + ref + "”不存在（上级单位须先导入）");
       }
     }
-    Statement ins(db, "INSERT INTO units(code, name, level, parent, finance_bureau) VALUES (?,?,?,?,?)");
-    ins.bind(1, unit.code).bind(2, unit.name).bind(3, static_cast<std::int64_t>(unit.level)).bind(4, unit.parent)
-        .bind(5, unit.finance_bureau);
-    if (ins.step() != SQLITE_DONE) {
-      return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "单位编码“" + unit.code + "”已存在");
+    if (auto s = tx.add_unit(unit); !s) {
+      if (!sqlite::is_unique_violation(s)) return s;
+      return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "单位编码“" + unit.code + "”已存在", s.detail());
     }
     return Status::ok();
-  }
-
-  Status revoke_sessions(const UserId& user) {
-    Statement up(db, "UPDATE sessions SET revoked = 1 WHERE login = ?");
-    up.bind(1, user);
-    return up.run("revoke sessions");
   }
 };
 
 AccountStore::AccountStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 AccountStore::~AccountStore() = default;
 
-Result<std::unique_ptr<AccountStore>> AccountStore::open(const std::string& db_path, const workflow::Clock& clock,
+Result<std::unique_ptr<AccountStore>> AccountStore::open(store::Store& store, const workflow::Clock& clock,
                                                          AccountsConfig config, AuditSink audit) {
   if (sodium_init() < 0) return Status::internal("无法初始化密码库", "sodium_init failed");
-  auto db = Database::open(db_path);
-  if (!db) return db.status();
-  if (auto s = db->exec(R"sql(
-      CREATE TABLE IF NOT EXISTS units(code TEXT PRIMARY KEY, name TEXT NOT NULL, level INTEGER NOT NULL,
-                                       parent TEXT NOT NULL, finance_bureau TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS users(login TEXT PRIMARY KEY, display_name TEXT NOT NULL, unit TEXT NOT NULL,
-                                       roles TEXT NOT NULL, disabled INTEGER NOT NULL, pw_hash TEXT NOT NULL,
-                                       failures INTEGER NOT NULL, locked_until INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS sessions(token_hash BLOB PRIMARY KEY, login TEXT NOT NULL, device TEXT NOT NULL,
-                                          created INTEGER NOT NULL, last_seen INTEGER NOT NULL,
-                                          revoked INTEGER NOT NULL);)sql");
-      !s) {
-    return s;
-  }
-  if (auto s = sync::ensure_audit_table(db->handle()); !s) return s;
-  return std::unique_ptr<AccountStore>(
-      new AccountStore(std::make_unique<Impl>(std::move(*db), clock, config, std::move(audit))));
+  return std::unique_ptr<AccountStore>(new AccountStore(std::make_unique<Impl>(store, clock, config, std::move(audit))));
 }
 
 Status AccountStore::check_password_policy(const UserId& user, std::string_view password) {
@@ -222,58 +174,72 @@ Status AccountStore::check_password_policy(const UserId& user, std::string_view 
 }
 
 Status AccountStore::add_unit(const Unit& unit) {
-  std::lock_guard lock(impl_->mu);
-  Transaction tx(impl_->db);
-  if (!tx.status()) return tx.status();
-  if (auto s = impl_->insert_unit(unit); !s) return s;
-  if (auto s = impl_->administration(unit.code, "unit_add", {{"name", unit.name}}); !s) return s;
-  return tx.commit();
+  auto tx = impl_->store.begin_write();
+  if (!tx) return tx.status();
+  if (auto s = impl_->insert_unit(**tx, unit); !s) return s;
+  if (auto s = impl_->administration(**tx, unit.code, "unit_add", {{"name", unit.name}}); !s) return s;
+  return (*tx)->commit();
 }
 
 Status AccountStore::add_user(const User& user, std::string_view password) {
-  std::lock_guard lock(impl_->mu);
-  Transaction tx(impl_->db);
-  if (!tx.status()) return tx.status();
-  if (auto s = impl_->insert_user(user, password); !s) return s;
-  if (auto s = impl_->administration(user.id, "user_add", {{"roles", roles_text(user.roles)}, {"unit", user.unit}}); !s) {
+  auto hash = impl_->prepare_user(user, password);
+  if (!hash) return hash.status();
+  auto tx = impl_->store.begin_write();
+  if (!tx) return tx.status();
+  if (auto s = impl_->insert_user(**tx, user, *hash); !s) return s;
+  if (auto s = impl_->administration(**tx, user.id, "user_add", {{"roles", roles_text(user.roles)}, {"unit", user.unit}});
+      !s) {
     return s;
   }
-  return tx.commit();
+  return (*tx)->commit();
 }
 
 Status AccountStore::set_disabled(const UserId& user, bool disabled) {
-  std::lock_guard lock(impl_->mu);
-  Transaction tx(impl_->db);
-  if (!tx.status()) return tx.status();
-  Statement up(impl_->db, "UPDATE users SET disabled = ?, failures = 0, locked_until = 0 WHERE login = ?");
-  up.bind(1, std::int64_t{disabled ? 1 : 0}).bind(2, user);
-  if (auto s = up.run("disable user"); !s) return s;
-  if (sqlite3_changes(impl_->db.handle()) == 0) {
-    return refuse(AccountReason::kUnknownUser, StatusCode::kNotFound, "用户“" + user + "”不存在");
-  }
+  auto tx = impl_->store.begin_write();
+  if (!tx) return tx.status();
+  auto found = (*tx)->set_user_disabled(user, disabled);
+  if (!found) return found.status();
+  if (!*found) return refuse(AccountReason::kUnknownUser, StatusCode::kNotFound, "用户“" + user + "”不存在");
   if (disabled) {
-    if (auto s = impl_->revoke_sessions(user); !s) return s;
+    if (auto s = (*tx)->revoke_sessions_of(user); !s) return s;
   }
-  if (auto s = impl_->administration(user, disabled ? "user_disable" : "user_enable"); !s) return s;
-  return tx.commit();
+  if (auto s = impl_->administration(**tx, user, disabled ? "user_disable" : "user_enable"); !s) return s;
+  return (*tx)->commit();
+}
+
+Status AccountStore::set_roles(const UserId& user, const std::vector<Role>& roles) {
+  auto current = [&]() -> Result<std::optional<User>> {
+    auto tx = impl_->store.begin_read();
+    if (!tx) return tx.status();
+    return (*tx)->user(user);
+  }();
+  if (!current) return current.status();
+  if (!*current) return refuse(AccountReason::kUnknownUser, StatusCode::kNotFound, "用户“" + user + "”不存在");
+  User next = **current;
+  next.roles = roles;
+  if (roles.empty()) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, "用户“" + user + "”没有角色");
+  if (auto s = validate_roles(next); !s) return s;
+  auto tx = impl_->store.begin_write();
+  if (!tx) return tx.status();
+  auto found = (*tx)->set_user_roles(user, roles);
+  if (!found) return found.status();
+  if (!*found) return refuse(AccountReason::kUnknownUser, StatusCode::kNotFound, "用户“" + user + "”不存在");
+  if (auto s = impl_->administration(**tx, user, "user_roles", {{"roles", roles_text(roles)}}); !s) return s;
+  return (*tx)->commit();
 }
 
 Status AccountStore::reset_password(const UserId& user, std::string_view new_password) {
   if (auto s = check_password_policy(user, new_password); !s) return s;
-  std::lock_guard lock(impl_->mu);
   auto hash = impl_->hash_password(new_password);
   if (!hash) return hash.status();
-  Transaction tx(impl_->db);
-  if (!tx.status()) return tx.status();
-  Statement up(impl_->db, "UPDATE users SET pw_hash = ?, failures = 0, locked_until = 0 WHERE login = ?");
-  up.bind(1, *hash).bind(2, user);
-  if (auto s = up.run("reset password"); !s) return s;
-  if (sqlite3_changes(impl_->db.handle()) == 0) {
-    return refuse(AccountReason::kUnknownUser, StatusCode::kNotFound, "用户“" + user + "”不存在");
-  }
-  if (auto s = impl_->revoke_sessions(user); !s) return s;
-  if (auto s = impl_->administration(user, "password_reset"); !s) return s;
-  return tx.commit();
+  auto tx = impl_->store.begin_write();
+  if (!tx) return tx.status();
+  auto found = (*tx)->set_password_hash(user, *hash);
+  if (!found) return found.status();
+  if (!*found) return refuse(AccountReason::kUnknownUser, StatusCode::kNotFound, "用户“" + user + "”不存在");
+  if (auto s = (*tx)->revoke_sessions_of(user); !s) return s;
+  if (auto s = impl_->administration(**tx, user, "password_reset"); !s) return s;
+  return (*tx)->commit();
 }
 
 // The shape both imports share: one transaction, an optional header line,
@@ -289,12 +255,12 @@ struct CsvImport {
   const char* audit_action;
 };
 
-template <typename InsertRow>
-Result<std::size_t> import_csv(AccountStore::Impl& m, std::string_view csv, const CsvImport& spec, InsertRow insert) {
-  std::lock_guard lock(m.mu);
-  Transaction tx(m.db);
-  if (!tx.status()) return tx.status();
-  std::size_t added = 0;
+// `prepare` turns a line's fields into what `insert` writes (outside the
+// transaction: password hashes take time); `insert` writes it.
+template <typename Row, typename Prepare, typename Insert>
+Result<std::size_t> import_csv(AccountStore::Impl& m, std::string_view csv, const CsvImport& spec, Prepare prepare,
+                               Insert insert) {
+  std::vector<std::pair<std::string, Row>> rows;  // (where, row)
   std::size_t line_no = 0;
   for (std::string_view line : csv_lines(csv)) {
     ++line_no;
@@ -308,32 +274,50 @@ Result<std::size_t> import_csv(AccountStore::Impl& m, std::string_view csv, cons
       return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument,
                     where + "应有 5 列（" + spec.columns + "），实有 " + std::to_string(f.size()) + " 列");
     }
-    if (Status s = insert(f); !s) return Status(s.code(), s.reason(), where + "：" + s.message(), s.detail());
-    ++added;
+    auto row = prepare(f);
+    if (!row) return Status(row.status().code(), row.status().reason(), where + "：" + row.status().message(), row.status().detail());
+    rows.emplace_back(where, std::move(*row));
   }
-  if (auto s = m.administration(spec.audit_subject, spec.audit_action, {{"count", std::to_string(added)}}); !s) return s;
-  if (auto s = tx.commit(); !s) return s;
-  return added;
+  auto tx = m.store.begin_write();
+  if (!tx) return tx.status();
+  for (const auto& [where, row] : rows) {
+    if (Status s = insert(**tx, row); !s) return Status(s.code(), s.reason(), where + "：" + s.message(), s.detail());
+  }
+  if (auto s = m.administration(**tx, spec.audit_subject, spec.audit_action, {{"count", std::to_string(rows.size())}}); !s) {
+    return s;
+  }
+  if (auto s = (*tx)->commit(); !s) return s;
+  return rows.size();
 }
 
 Result<std::size_t> AccountStore::import_units_csv(std::string_view csv) {
   static constexpr CsvImport kSpec{"单位文件", "code", "单位编码", "编码", "编码,名称,级别,上级单位,财政局", "units",
                                    "units_import"};
-  return import_csv(*impl_, csv, kSpec, [this](const std::vector<std::string>& f) -> Status {
-    auto level = parse_unit_level(f[2]);
-    if (!level) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, level.status().message());
-    return impl_->insert_unit({f[0], f[1], *level, f[3], f[4]});
-  });
+  return import_csv<Unit>(
+      *impl_, csv, kSpec,
+      [](const std::vector<std::string>& f) -> Result<Unit> {
+        auto level = parse_unit_level(f[2]);
+        if (!level) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, level.status().message());
+        return Unit{f[0], f[1], *level, f[3], f[4]};
+      },
+      [this](store::Transaction& tx, const Unit& u) { return impl_->insert_unit(tx, u); });
 }
 
 Result<std::size_t> AccountStore::import_users_csv(std::string_view csv) {
   static constexpr CsvImport kSpec{"用户文件", "login", "登录名", "登录名", "登录名,姓名,单位,角色,初始密码", "users",
                                    "users_import"};
-  return import_csv(*impl_, csv, kSpec, [this](const std::vector<std::string>& f) -> Status {
-    auto roles = parse_roles(f[3]);
-    if (!roles) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, roles.status().message());
-    return impl_->insert_user({f[0], f[1], f[2], *roles, false}, f[4]);
-  });
+  using Row = std::pair<User, std::string>;  // the user and its password hash
+  return import_csv<Row>(
+      *impl_, csv, kSpec,
+      [this](const std::vector<std::string>& f) -> Result<Row> {
+        auto roles = parse_roles(f[3]);
+        if (!roles) return refuse(AccountReason::kBadImport, StatusCode::kInvalidArgument, roles.status().message());
+        User u{f[0], f[1], f[2], *roles, false};
+        auto hash = impl_->prepare_user(u, f[4]);
+        if (!hash) return hash.status();
+        return Row{std::move(u), std::move(*hash)};
+      },
+      [this](store::Transaction& tx, const Row& r) { return impl_->insert_user(tx, r.first, r.second); });
 }
 
 void AccountStore::set_admin_actor(std::string actor) {
@@ -342,46 +326,52 @@ void AccountStore::set_admin_actor(std::string actor) {
 }
 
 Result<std::string> AccountStore::login(const UserId& user, std::string_view password, const std::string& device) {
-  std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
   const TimePoint now = m.clock.now();
-  Transaction tx(m.db);
-  if (!tx.status()) return tx.status();
-  Statement q(m.db, "SELECT disabled, pw_hash, failures, locked_until FROM users WHERE login = ?");
-  q.bind(1, user);
-  const int rc = q.step();
+  // Read, and check the password, outside every lock and transaction: the
+  // hash takes ~0.1 s and must not hold up anyone's sync.
+  std::optional<store::Credentials> creds;
+  {
+    auto tx = m.store.begin_read();
+    if (!tx) return tx.status();
+    auto c = (*tx)->credentials(user);
+    if (!c) return c.status();
+    creds = std::move(*c);
+  }
+  const bool verified = creds && !creds->disabled && creds->locked_until_ms <= ms(now) &&
+                        crypto_pwhash_str_verify(creds->password_hash.c_str(), password.data(), password.size()) == 0;
+
+  auto tx = m.store.begin_write();
+  if (!tx) return tx.status();
+  // What the account is now (a failure or an administrator may have changed it).
+  auto fresh = (*tx)->credentials(user);
+  if (!fresh) return fresh.status();
   auto outcome = [&](std::string what) -> Status {
-    if (auto s = m.record(workflow::login_event(now, user, device, std::move(what))); !s) return s;
-    return tx.commit();
+    if (auto s = m.record(**tx, workflow::login_event(now, user, device, std::move(what))); !s) return s;
+    return (*tx)->commit();
   };
   const Status bad = refuse(AccountReason::kBadCredentials, StatusCode::kPermissionDenied, "用户名或密码错误");
-  if (rc != SQLITE_ROW) {
+  if (!*fresh) {
     if (auto s = outcome("unknown_user"); !s) return s;
     return bad;
   }
-  const bool disabled = q.column_int(0) != 0;
-  const std::string hash = q.column_text(1);
-  const std::int64_t failures = q.column_int(2);
-  const std::int64_t locked_until = q.column_int(3);
-  if (disabled) {
+  const store::Credentials& c = **fresh;
+  if (c.disabled) {
     if (auto s = outcome("disabled"); !s) return s;
     return refuse(AccountReason::kDisabled, StatusCode::kPermissionDenied, "账号已停用，请联系系统管理员");
   }
-  if (locked_until > ms(now)) {
+  if (c.locked_until_ms > ms(now)) {
     if (auto s = outcome("locked"); !s) return s;
-    const auto minutes = (locked_until - ms(now) + 59'999) / 60'000;
+    const auto minutes = (c.locked_until_ms - ms(now) + 59'999) / 60'000;
     return refuse(AccountReason::kLocked, StatusCode::kPermissionDenied,
                   "密码错误次数过多，账号已锁定，请 " + std::to_string(minutes) + " 分钟后再试");
   }
-  if (crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) != 0) {
-    const std::int64_t count = failures + 1;
+  if (!verified || c.password_hash != creds->password_hash) {
+    const std::int64_t count = c.failures + 1;
     const bool lock_now = count >= m.config.lockout.max_failures;
-    Statement up(m.db, "UPDATE users SET failures = ?, locked_until = ? WHERE login = ?");
-    up.bind(1, lock_now ? std::int64_t{0} : count)
-        .bind(2, lock_now ? ms(now) + std::chrono::duration_cast<std::chrono::milliseconds>(m.config.lockout.lock_for).count()
-                          : std::int64_t{0})
-        .bind(3, user);
-    if (auto s = up.run("count failure"); !s) return s;
+    const std::int64_t until =
+        lock_now ? ms(now) + std::chrono::duration_cast<std::chrono::milliseconds>(m.config.lockout.lock_for).count() : 0;
+    if (auto s = (*tx)->set_failures(user, lock_now ? 0 : count, until); !s) return s;
     if (auto s = outcome(lock_now ? "bad_password_locked" : "bad_password"); !s) return s;
     return bad;
   }
@@ -390,43 +380,43 @@ Result<std::string> AccountStore::login(const UserId& user, std::string_view pas
   std::string token(64, '\0');
   sodium_bin2hex(token.data(), token.size() + 1, raw, sizeof raw);
   sodium_memzero(raw, sizeof raw);
-  Statement reset(m.db, "UPDATE users SET failures = 0, locked_until = 0 WHERE login = ?");
-  reset.bind(1, user);
-  if (auto s = reset.run("reset failures"); !s) return s;
-  Statement ins(m.db, "INSERT INTO sessions(token_hash, login, device, created, last_seen, revoked) VALUES (?,?,?,?,?,0)");
-  ins.bind_blob(1, sha256_raw(token)).bind(2, user).bind(3, device).bind(4, ms(now)).bind(5, ms(now));
-  if (auto s = ins.run("store session"); !s) return s;
+  if (c.failures != 0 || c.locked_until_ms != 0) {
+    if (auto s = (*tx)->set_failures(user, 0, 0); !s) return s;
+  }
+  store::SessionRecord session;
+  session.token_hash = sha256_raw(token);
+  session.user = user;
+  session.device = device;
+  session.created_ms = session.last_seen_ms = ms(now);
+  if (auto s = (*tx)->add_session(session); !s) return s;
   if (auto s = outcome("ok"); !s) return s;
   return token;
 }
 
 Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std::string& device) {
-  std::lock_guard lock(impl_->mu);
   Impl& m = *impl_;
   const TimePoint now = m.clock.now();
   const Status invalid = refuse(AccountReason::kSessionInvalid, StatusCode::kPermissionDenied, "会话无效或已过期，请重新登录");
   const std::string token_hash = sha256_raw(token);
   // Every sync message comes through here, so the common case only reads
   // (WAL: a read never waits for the sync service's write lock). Writing
-  // last_seen on every message cost an fsync'd transaction per request and
-  // made the two connections to server.db queue on each other's lock; it is
-  // written when it is more than kTouchEvery old, so an idle expiry can come
-  // that much early, never late.
-  Statement q(m.db,
-              "SELECT s.login, s.device, s.created, s.last_seen, s.revoked, u.disabled FROM sessions s "
-              "JOIN users u ON u.login = s.login WHERE s.token_hash = ?");
-  q.bind_blob(1, token_hash);
-  const int rc = q.step();
-  if (rc != SQLITE_ROW) {
-    if (rc != SQLITE_DONE) return m.db.error("read session");
-    return invalid;
+  // last_seen on every message cost an fsync'd transaction per request; it
+  // is written when it is more than kTouchEvery old, so an idle expiry can
+  // come that much early, never late.
+  std::optional<store::SessionRecord> found;
+  {
+    auto tx = m.store.begin_read();
+    if (!tx) return tx.status();
+    auto r = (*tx)->session(token_hash);
+    if (!r) return r.status();
+    found = std::move(*r);
   }
-  SessionInfo info{q.column_text(0), q.column_text(1), at_ms(q.column_int(2)), at_ms(q.column_int(3))};
-  const bool revoked = q.column_int(4) != 0;
-  const bool disabled = q.column_int(5) != 0;
-  q.reset();
-  if (revoked) return invalid;
-  if (disabled) return refuse(AccountReason::kDisabled, StatusCode::kPermissionDenied, "账号已停用，请联系系统管理员");
+  if (!found) return invalid;
+  SessionInfo info{found->user, found->device, at_ms(found->created_ms), at_ms(found->last_seen_ms)};
+  if (found->revoked) return invalid;
+  if (found->user_disabled) {
+    return refuse(AccountReason::kDisabled, StatusCode::kPermissionDenied, "账号已停用，请联系系统管理员");
+  }
   if (info.device != device) {
     return refuse(AccountReason::kWrongDevice, StatusCode::kPermissionDenied, "会话令牌不属于本设备，请在本设备上登录",
                   "token of device " + info.device + " presented by " + device);
@@ -436,67 +426,54 @@ Result<SessionInfo> AccountStore::authenticate(std::string_view token, const std
   const auto touch_every = std::min<std::chrono::milliseconds>(kTouchEvery, m.config.sessions.idle / 10);
   if (!idle && !old && now - info.last_seen < touch_every) return info;
   // Expire, or touch; never un-revoke a session revoked since the read.
-  Transaction tx(m.db);
-  if (!tx.status()) return tx.status();
-  Statement up(m.db, idle || old ? "UPDATE sessions SET revoked = 1 WHERE token_hash = ?"
-                                 : "UPDATE sessions SET last_seen = ? WHERE token_hash = ? AND revoked = 0");
-  if (idle || old) {
-    up.bind_blob(1, token_hash);
-  } else {
-    up.bind(1, ms(now)).bind_blob(2, token_hash);
-  }
-  if (auto s = up.run("touch session"); !s) return s;
-  if (auto s = tx.commit(); !s) return s;
+  auto tx = m.store.begin_write();
+  if (!tx) return tx.status();
+  if (auto s = idle || old ? (*tx)->revoke_session(token_hash) : (*tx)->touch_session(token_hash, ms(now)); !s) return s;
+  if (auto s = (*tx)->commit(); !s) return s;
   if (idle || old) return invalid;
   info.last_seen = now;
   return info;
 }
 
 Status AccountStore::logout(std::string_view token) {
-  std::lock_guard lock(impl_->mu);
-  Statement up(impl_->db, "UPDATE sessions SET revoked = 1 WHERE token_hash = ?");
-  up.bind_blob(1, sha256_raw(token));
-  return up.run("logout");
+  auto tx = impl_->store.begin_write();
+  if (!tx) return tx.status();
+  if (auto s = (*tx)->revoke_session(sha256_raw(token)); !s) return s;
+  return (*tx)->commit();
 }
 
 Status AccountStore::change_password(const UserId& user, std::string_view old_password, std::string_view new_password) {
+  std::optional<store::Credentials> creds;
   {
-    std::lock_guard lock(impl_->mu);
-    Statement q(impl_->db, "SELECT pw_hash FROM users WHERE login = ?");
-    q.bind(1, user);
-    if (q.step() != SQLITE_ROW ||
-        crypto_pwhash_str_verify(q.column_text(0).c_str(), old_password.data(), old_password.size()) != 0) {
-      return refuse(AccountReason::kBadCredentials, StatusCode::kPermissionDenied, "原密码错误");
-    }
+    auto tx = impl_->store.begin_read();
+    if (!tx) return tx.status();
+    auto c = (*tx)->credentials(user);
+    if (!c) return c.status();
+    creds = std::move(*c);
+  }
+  if (!creds ||
+      crypto_pwhash_str_verify(creds->password_hash.c_str(), old_password.data(), old_password.size()) != 0) {
+    return refuse(AccountReason::kBadCredentials, StatusCode::kPermissionDenied, "原密码错误");
   }
   return reset_password(user, new_password);
 }
 
-sync::Directory AccountStore::directory() const {
-  std::lock_guard lock(impl_->mu);
-  sync::Directory d;
-  Statement units(impl_->db, "SELECT code, name, level, parent, finance_bureau FROM units ORDER BY rowid");
-  while (units.step() == SQLITE_ROW) {
-    (void)d.organisation.add_unit({units.column_text(0), units.column_text(1), static_cast<UnitLevel>(units.column_int(2)),
-                                   units.column_text(3), units.column_text(4)});
-  }
-  Statement users(impl_->db, "SELECT login, display_name, unit, roles, disabled FROM users");
-  while (users.step() == SQLITE_ROW) {
-    User u;
-    u.id = users.column_text(0);
-    u.display_name = users.column_text(1);
-    u.unit = users.column_text(2);
-    if (auto roles = parse_roles(users.column_text(3))) u.roles = std::move(*roles);
-    u.disabled = users.column_int(4) != 0;
-    d.users[u.id] = std::move(u);
+Directory AccountStore::directory() const {
+  Directory d;
+  auto tx = impl_->store.begin_read();
+  if (!tx) return d;
+  if (auto org = (*tx)->organisation()) d.organisation = std::move(*org);
+  if (auto users = (*tx)->users()) {
+    for (auto& u : *users) d.users[u.id] = std::move(u);
   }
   return d;
 }
 
 std::size_t AccountStore::active_sessions() const {
-  std::lock_guard lock(impl_->mu);
-  Statement q(impl_->db, "SELECT COUNT(*) FROM sessions WHERE revoked = 0");
-  return q.step() == SQLITE_ROW ? static_cast<std::size_t>(q.column_int(0)) : 0;
+  auto tx = impl_->store.begin_read();
+  if (!tx) return 0;
+  auto c = (*tx)->counts(0);
+  return c ? c->active_sessions : 0;
 }
 
 }  // namespace jixiao::server

@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -20,7 +19,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "jixiao/sync/sqlite_db.h"
+#include "jixiao/store/sqlite_store.h"
 
 #ifndef JIXIAO_WORKFLOW_SOURCE_DIR
 #define JIXIAO_WORKFLOW_SOURCE_DIR ""
@@ -133,38 +132,40 @@ Result<std::vector<workflow::WorkflowDefinition>> load_workflow_directory(const 
 
 // ---- the open store -----------------------------------------------------------------
 
-ServerStore::~ServerStore() = default;
+ServerComponents::~ServerComponents() = default;
 
-Result<std::unique_ptr<ServerStore>> ServerStore::open(const ServerConfig& config, const std::string& exe_path,
-                                                      const workflow::Clock& clock, Mode mode) {
+Result<std::unique_ptr<ServerComponents>> ServerComponents::open(const ServerConfig& config, const std::string& exe_path,
+                                                                const workflow::Clock& clock, Mode mode) {
   const fs::path db = config.database();
   std::error_code ec;
   if (mode == Mode::kExisting && !fs::exists(db, ec)) {
     return Status::not_found("数据库 " + db.string() + " 不存在：请确认数据目录，或先运行 jixiao-server init",
                              "missing " + db.string());
   }
-  std::unique_ptr<ServerStore> store(new ServerStore());
+  std::unique_ptr<ServerComponents> parts(new ServerComponents());
   const fs::path templates_dir = templates_directory(config, exe_path);
-  if (auto s = store->templates_.load_directory(templates_dir.string()); !s) {
+  if (auto s = parts->templates_.load_directory(templates_dir.string()); !s) {
     return Status(s.code(), s.reason(), "表单模板目录 " + templates_dir.string() + "：" + s.message(), s.detail());
   }
   auto definitions = load_workflow_directory(workflows_directory(config, exe_path));
   if (!definitions) return definitions.status();
 
-  // Logins and administration go into the same audit chain as sync, each in
-  // the transaction of the change it records (sync/audit_store.h).
-  auto accounts = AccountStore::open(db.string(), clock, config.accounts, nullptr);
+  store::SqliteStoreOptions options;
+  options.create = mode == Mode::kCreate;
+  options.indexer = form_indexer(parts->templates_, *definitions, clock);
+  auto store = store::open_sqlite_store(db, std::move(options));
+  if (!store) return store.status();
+  parts->store_ = std::move(*store);
+  auto accounts = AccountStore::open(*parts->store_, clock, config.accounts, nullptr);
   if (!accounts) return accounts.status();
-  store->accounts_ = std::move(*accounts);
+  parts->accounts_ = std::move(*accounts);
   const char* os_user = std::getenv("USER");
-  store->accounts_->set_admin_actor(std::string("cli:") + (os_user != nullptr && *os_user != '\0' ? os_user : "unknown"));
-  store->directory_ = std::make_unique<sync::Directory>(store->accounts_->directory());
-  auto sync_server =
-      sync::SyncServer::open(db.string(), *store->directory_, store->templates_, std::move(*definitions), clock);
-  if (!sync_server) return sync_server.status();
-  store->sync_ = std::move(*sync_server);
+  parts->accounts_->set_admin_actor(std::string("cli:") + (os_user != nullptr && *os_user != '\0' ? os_user : "unknown"));
+  auto sync_service = SyncService::open(*parts->store_, parts->templates_, std::move(*definitions), clock);
+  if (!sync_service) return sync_service.status();
+  parts->sync_ = std::move(*sync_service);
   ::chmod(db.c_str(), S_IRUSR | S_IWUSR);
-  return store;
+  return parts;
 }
 
 // ---- init ---------------------------------------------------------------------------
@@ -203,7 +204,7 @@ Result<InitResult> init_data_dir(const InitOptions& options, const std::string& 
   if (ec) return io_error("创建数据目录", dir, ec.value());
   if (created) fs::permissions(dir, fs::perms::owner_all, ec);
   if (auto s = write_new_file(config_file, text, S_IRUSR | S_IWUSR | S_IRGRP); !s) return s;
-  auto store = ServerStore::open(*parsed, exe_path, clock, ServerStore::Mode::kCreate);
+  auto store = ServerComponents::open(*parsed, exe_path, clock, ServerComponents::Mode::kCreate);
   if (!store) {
     remove_quietly(config_file);
     remove_database_files(parsed->database());
@@ -272,39 +273,27 @@ void release_lock(const fs::path& data_dir) {
 Result<DatabaseCheck> check_database_file(const fs::path& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) return Status::not_found("数据库文件 " + file.string() + " 不存在", file.string());
-  {
-    auto db = sync::Database::open(file.string());
-    if (!db) {
-      return Status::corruption("文件 " + file.string() + " 不是有效的数据库：" + db.status().message(),
-                                db.status().detail());
+  store::SqliteStoreOptions options;
+  options.read_only = true;
+  auto store = store::open_sqlite_store(file, std::move(options));
+  if (!store) {
+    if (store.status().code() == StatusCode::kInvalidArgument || store.status().code() == StatusCode::kUnsupportedVersion) {
+      return store.status();
     }
-    sync::Statement check(*db, "PRAGMA integrity_check");
-    const int rc = check.ok() ? check.step() : SQLITE_ERROR;
-    if (rc != SQLITE_ROW) {
-      return Status::corruption("文件 " + file.string() + " 已损坏或不是 SQLite 数据库", sqlite3_errmsg(db->handle()));
-    }
-    if (const std::string first = check.column_text(0); first != "ok") {
-      return Status::corruption("数据库 " + file.string() + " 未通过完整性检查（integrity_check）：" + first, first);
-    }
-    sync::Statement tables(*db,
-                           "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
-                           "('audit', 'forms', 'log', 'users', 'units', 'sessions')");
-    if (!tables.ok() || tables.step() != SQLITE_ROW || tables.column_int(0) != 6 || db->user_version() < 1) {
-      return Status::invalid_argument("文件 " + file.string() + " 不是 jixiao 服务器数据库", "missing tables");
-    }
+    return Status::corruption("文件 " + file.string() + " 不是有效的数据库：" + store.status().message(),
+                              store.status().detail());
+  }
+  if (auto s = (*store)->check_integrity(); !s) {
+    return Status::corruption("数据库 " + file.string() + " 未通过完整性检查（integrity_check）：" + s.message(), s.detail());
   }
   DatabaseCheck out;
   {
-    // Opening with an empty directory and no definitions reads the audit
-    // table and nothing else; the file keeps its schema.
-    const sync::Directory directory;
-    const TemplateRegistry templates;
-    const workflow::SystemClock clock;
-    auto server = sync::SyncServer::open(file.string(), directory, templates, {}, clock);
-    if (!server) return server.status();
-    const auto records = (*server)->audit_records();
-    out.audit_records = records.size();
-    out.audit = workflow::verify_audit_chain(records);
+    auto tx = (*store)->begin_read();
+    if (!tx) return tx.status();
+    auto records = (*tx)->audit_records();
+    if (!records) return records.status();
+    out.audit_records = records->size();
+    out.audit = workflow::verify_audit_chain(*records);
   }
   out.bytes = size_or_zero(file);
   return out;
@@ -329,53 +318,18 @@ Result<DatabaseCheck> backup_database(const fs::path& database, const fs::path& 
   const fs::path partial = with_suffix(to, ".partial");
   remove_database_files(partial);
 
-  sqlite3* src = nullptr;
-  sqlite3* dst = nullptr;
-  auto close_both = [&] {
-    if (src != nullptr) sqlite3_close(src);
-    if (dst != nullptr) sqlite3_close(dst);
-    src = dst = nullptr;
-  };
-  auto fail = [&](const std::string& what) -> Status {
-    const std::string why = dst != nullptr ? sqlite3_errmsg(dst) : "";
-    close_both();
-    remove_database_files(partial);
-    return Status(StatusCode::kUnavailable, "备份失败：" + what, why);
-  };
-  if (sqlite3_open_v2(database.c_str(), &src, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-    return fail("无法打开数据库 " + database.string());
-  }
-  sqlite3_busy_timeout(src, 5000);
-  if (sqlite3_open_v2(partial.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-    return fail("无法创建 " + partial.string());
+  {
+    // Through the store: SQLite's online backup, a few pages per step.
+    store::SqliteStoreOptions options;
+    options.read_only = true;
+    auto store = store::open_sqlite_store(database, std::move(options));
+    if (!store) return Status(store.status().code(), "备份失败：" + store.status().message(), store.status().detail());
+    if (auto s = (*store)->backup_to(partial); !s) {
+      remove_database_files(partial);
+      return Status(s.code(), s.reason(), "备份失败：" + s.message(), s.detail());
+    }
   }
   ::chmod(partial.c_str(), S_IRUSR | S_IWUSR);
-  sqlite3_backup* backup = sqlite3_backup_init(dst, "main", src, "main");
-  if (backup == nullptr) return fail("无法开始在线备份");
-  // A few pages per step: between steps the source is unlocked and a
-  // running server keeps writing (a write by another connection restarts
-  // the copy, so the number of steps is bounded, not the pages).
-  constexpr int kPagesPerStep = 256;
-  constexpr int kMaxSteps = 1'000'000;
-  constexpr int kMaxBusyWaits = 600;  // x 20 ms
-  int busy_waits = 0;
-  int rc = SQLITE_OK;
-  for (int step = 0; step < kMaxSteps; ++step) {
-    rc = sqlite3_backup_step(backup, kPagesPerStep);
-    if (rc == SQLITE_DONE) break;
-    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
-      if (++busy_waits > kMaxBusyWaits) break;
-      sqlite3_sleep(20);
-      continue;
-    }
-    if (rc != SQLITE_OK) break;
-  }
-  const int finished = sqlite3_backup_finish(backup);
-  if (rc != SQLITE_DONE) {
-    return fail(rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? "数据库持续忙碌，请稍后重试" : "复制数据页时出错");
-  }
-  if (finished != SQLITE_OK) return fail("结束在线备份时出错");
-  close_both();
 
   auto check = verify_backup_file(partial);
   if (!check) {
@@ -455,7 +409,7 @@ Result<RestoreResult> restore_database(const ServerConfig& config, const fs::pat
 
 // ---- audit and status ---------------------------------------------------------------
 
-AuditVerification verify_audit(const sync::SyncServer& server) {
+AuditVerification verify_audit(const SyncService& server) {
   const auto records = server.audit_records();
   AuditVerification out;
   out.records = records.size();
@@ -463,26 +417,23 @@ AuditVerification verify_audit(const sync::SyncServer& server) {
   return out;
 }
 
-Result<StoreStatus> store_status(ServerStore& store, const ServerConfig& config) {
+Result<StoreStatus> store_status(ServerComponents& store, const ServerConfig& config) {
   StoreStatus out;
-  const fs::path db_path = config.database();
-  out.store_bytes = size_or_zero(db_path) + size_or_zero(with_suffix(db_path, "-wal")) +
-                    size_or_zero(with_suffix(db_path, "-shm"));
+  (void)config;
+  const store::StoreFiles files = store.store().files();
+  out.store_bytes = files.bytes;
   out.head = store.sync().head();
-  auto db = sync::Database::open(db_path.string());
-  if (!db) return db.status();
-  sync::Statement forms(*db, "SELECT COUNT(*) FROM forms");
-  if (forms.step() != SQLITE_ROW) return db->error("count forms");
-  out.forms = static_cast<std::size_t>(forms.column_int(0));
-  sync::Statement audit(*db, "SELECT COUNT(*) FROM audit");
-  if (audit.step() != SQLITE_ROW) return db->error("count audit");
-  out.audit_records = static_cast<std::size_t>(audit.column_int(0));
-  sync::Statement rounds(*db, "SELECT COUNT(*), COALESCE(SUM(deadline_ms > ?), 0) FROM rounds");
-  rounds.bind(1, static_cast<std::int64_t>(workflow::SystemClock().now().time_since_epoch().count()));
-  if (rounds.step() != SQLITE_ROW) return db->error("count rounds");
-  out.rounds = static_cast<std::size_t>(rounds.column_int(0));
-  out.open_rounds = static_cast<std::size_t>(rounds.column_int(1));
-  const sync::Directory now = store.accounts().directory();
+  {
+    auto tx = store.store().begin_read();
+    if (!tx) return tx.status();
+    auto counts = (*tx)->counts(workflow::SystemClock().now().time_since_epoch().count());
+    if (!counts) return counts.status();
+    out.forms = counts->forms;
+    out.audit_records = counts->audit_records;
+    out.rounds = counts->rounds;
+    out.open_rounds = counts->open_rounds;
+  }
+  const Directory now = store.accounts().directory();
   out.units = now.organisation.units().size();
   out.users = now.users.size();
   out.disabled_users = static_cast<std::size_t>(

@@ -103,7 +103,7 @@ class Connection {
 
 // The server's shared state, borrowed by every session.
 struct Core {
-  Core(NetConfig c, sync::SyncServer& s, AccountStore& a)
+  Core(NetConfig c, SyncService& s, AccountStore& a)
       : config(std::move(c)),
         sync(s),
         accounts(a),
@@ -132,7 +132,7 @@ struct Core {
 
   // Constant after start().
   const NetConfig config;
-  sync::SyncServer& sync;
+  SyncService& sync;
   AccountStore& accounts;
   std::uint16_t port = 0;
 
@@ -279,7 +279,7 @@ Outcome handle_login(Core& core, std::string_view bytes, SessionState state) {
                 reason_text(token.status()),
             true};
   }
-  const sync::Directory directory = core.accounts.directory();
+  const Directory directory = core.accounts.directory();
   sync::LoginResponse response;
   response.token = *token;
   if (auto it = directory.users.find(req.user); it != directory.users.end()) response.user = it->second;
@@ -316,7 +316,7 @@ Outcome handle_sync(Core& core, std::string_view bytes, SessionState state) {
     return refuse(why, "sync refused user=" + state.user + " device=" + state.device + ": " + reason_text(why));
   }
   Outcome out;
-  out.reply = core.sync.handle_bytes(bytes, sync::SessionIdentity{state.user, state.device});
+  out.reply = core.sync.handle_bytes(bytes, SessionIdentity{state.user, state.device});
   const auto type = sync::peek_message_type(out.reply);
   out.refused = type && *type == sync::MessageType::kErrorResponse;
   if (out.refused) {
@@ -712,7 +712,7 @@ NetServer::~NetServer() {
   if (impl_) stop();
 }
 
-Result<std::unique_ptr<NetServer>> NetServer::start(const NetConfig& config, sync::SyncServer& sync,
+Result<std::unique_ptr<NetServer>> NetServer::start(const NetConfig& config, SyncService& sync,
                                                     AccountStore& accounts) {
   // ---- the configuration, checked before anything is bound -----------------------
   if (config.threads < 1) return Status::invalid_argument("网络线程数（threads）至少为 1", "threads < 1");

@@ -288,7 +288,7 @@ int cmd_import(const Io& io, const std::vector<std::string>& argv, bool units) {
   auto csv = read_text_file(args.positional[0], units ? "单位文件" : "用户文件");
   if (!csv) return failed(io, csv.status());
   const workflow::SystemClock clock;
-  auto store = ServerStore::open(*config, io.exe_path, clock);
+  auto store = ServerComponents::open(*config, io.exe_path, clock);
   if (!store) return failed(io, store.status());
   auto added = units ? (*store)->accounts().import_units_csv(*csv) : (*store)->accounts().import_users_csv(*csv);
   if (!added) {
@@ -342,12 +342,12 @@ int cmd_user(const Io& io, const std::vector<std::string>& argv) {
   auto config = config_from(io, args, code);
   if (!config) return code;
   const workflow::SystemClock clock;
-  auto store = ServerStore::open(*config, io.exe_path, clock);
+  auto store = ServerComponents::open(*config, io.exe_path, clock);
   if (!store) return failed(io, store.status());
   AccountStore& accounts = (*store)->accounts();
 
   if (sub == "list") {
-    const sync::Directory directory = accounts.directory();
+    const Directory directory = accounts.directory();
     io.out << "登录名\t姓名\t单位\t角色\t状态\n";
     for (const auto& [id, u] : directory.users) {
       const Unit* unit = directory.organisation.find(u.unit);
@@ -418,7 +418,7 @@ int cmd_verify_audit(const Io& io, const std::vector<std::string>& argv) {
   auto config = config_from(io, args, code);
   if (!config) return code;
   const workflow::SystemClock clock;
-  auto store = ServerStore::open(*config, io.exe_path, clock);
+  auto store = ServerComponents::open(*config, io.exe_path, clock);
   if (!store) return failed(io, store.status());
   const AuditVerification v = verify_audit((*store)->sync());
   if (v.verdict.ok()) {
@@ -453,7 +453,7 @@ int cmd_status(const Io& io, const std::vector<std::string>& argv) {
   auto config = config_from(io, args, code);
   if (!config) return code;
   const workflow::SystemClock clock;
-  auto store = ServerStore::open(*config, io.exe_path, clock);
+  auto store = ServerComponents::open(*config, io.exe_path, clock);
   if (!store) return failed(io, store.status());
   auto st = store_status(**store, *config);
   if (!st) return failed(io, st.status());
@@ -513,7 +513,7 @@ int cmd_serve(const Io& io, const std::vector<std::string>& argv) {
   } release{config->data_dir};
 
   const workflow::SystemClock clock;
-  auto store = ServerStore::open(*config, io.exe_path, clock);
+  auto store = ServerComponents::open(*config, io.exe_path, clock);
   if (!store) return failed(io, store.status());
 
   // Block SIGINT/SIGTERM before the I/O threads start, so they inherit the

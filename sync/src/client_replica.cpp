@@ -35,7 +35,6 @@
 
 #include <sstream>
 
-#include <sqlite3.h>
 
 #include <algorithm>
 #include <functional>
@@ -46,6 +45,7 @@
 #include "jixiao/common/form_json.h"
 #include "jixiao/common/uuid.h"
 #include "jixiao/sync/merge.h"
+#include "jixiao/sqlite/sqlite.h"
 
 namespace jixiao::sync {
 namespace {
@@ -56,59 +56,39 @@ constexpr int kBusyTimeoutMs = 5000;
 // default share of a request, so any single operation always fits one.
 constexpr std::size_t kMaxOperationBytes = kMaxRequestOpsBytes;
 
-// ---- SQLite plumbing ------------------------------------------------------------
+// ---- SQLite plumbing (jixiao::sqlite, which maps SQLite's codes to Status) --------
 
-// Codes by what the caller should do: a busy or full disk is transient
-// (retry), damaged files are corruption, anything else is a bug here.
-Status db_error(sqlite3* db, int rc, std::string_view what) {
-  const int primary = rc & 0xFF;
-  std::string detail = std::string(what) + ": " + sqlite3_errstr(rc);
-  if (db != nullptr) detail += " (" + std::string(sqlite3_errmsg(db)) + ")";
-  switch (primary) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-    case SQLITE_FULL:
-    case SQLITE_IOERR:
-    case SQLITE_CANTOPEN:
-      return Status(StatusCode::kUnavailable, "本机数据库暂时无法使用，请稍后重试", std::move(detail));
-    case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-      return Status::corruption("本机数据库已损坏", std::move(detail));
-    default:
-      return Status::internal("本机数据库操作失败", std::move(detail));
-  }
-}
-
+// A statement whose first failure (prepare, bind or step) is kept and
+// reported by status(); row() is then false.
 class Stmt {
  public:
-  Stmt(sqlite3* db, const char* sql) : db_(db), sql_(sql) {
-    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
-  }
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(sqlite::Database& db, const char* sql) : st_(db, sql, sqlite::Statement::kOnce), sql_(sql), error_(st_.status()) {}
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
 
   Stmt& text(int i, std::string_view v) {
-    if (ok()) note(sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    st_.bind(i, v);
     return *this;
   }
   Stmt& blob(int i, std::string_view v) {
-    if (ok()) note(sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    st_.bind_blob(i, v);
     return *this;
   }
   Stmt& i64(int i, std::int64_t v) {
-    if (ok()) note(sqlite3_bind_int64(stmt_, i, v));
+    st_.bind(i, v);
     return *this;
   }
   Stmt& u64(int i, std::uint64_t v) { return i64(i, static_cast<std::int64_t>(v)); }
 
   // true: a row is ready; false: done (or an error, see status()).
   bool row() {
-    if (!ok()) return false;
-    const int rc = sqlite3_step(stmt_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) rc_ = rc;
-    return false;
+    if (!error_.is_ok()) return false;
+    auto r = st_.step(sql_);
+    if (!r) {
+      error_ = r.status();
+      return false;
+    }
+    return *r;
   }
   // Runs a statement that returns no rows.
   Status run() {
@@ -116,62 +96,45 @@ class Stmt {
     }
     return status();
   }
-  Status status() const { return ok() ? Status::ok() : db_error(db_, rc_, sql_); }
+  Status status() const { return error_; }
 
-  std::string col_text(int i) const {
-    const auto* p = sqlite3_column_text(stmt_, i);
-    return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), bytes(i));
-  }
-  std::string col_blob(int i) const {
-    const void* p = sqlite3_column_blob(stmt_, i);
-    return p == nullptr ? std::string() : std::string(static_cast<const char*>(p), bytes(i));
-  }
-  std::size_t bytes(int i) const { return static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)); }
-  std::int64_t col_i64(int i) const { return sqlite3_column_int64(stmt_, i); }
+  std::string col_text(int i) const { return st_.column_text(i); }
+  std::string col_blob(int i) const { return st_.column_blob(i); }
+  std::int64_t col_i64(int i) const { return st_.column_int(i); }
   std::uint64_t col_u64(int i) const { return static_cast<std::uint64_t>(col_i64(i)); }
-  bool col_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+  bool col_null(int i) const { return st_.column_null(i); }
 
  private:
-  bool ok() const { return rc_ == SQLITE_OK; }
-  void note(int rc) {
-    if (rc != SQLITE_OK) rc_ = rc;
-  }
-  sqlite3* db_;
+  sqlite::Statement st_;
   const char* sql_;
-  sqlite3_stmt* stmt_ = nullptr;
-  int rc_ = SQLITE_OK;
+  Status error_;
 };
 
-Status exec(sqlite3* db, const char* sql) {
-  char* err = nullptr;
-  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
-  sqlite3_free(err);
-  return rc == SQLITE_OK ? Status::ok() : db_error(db, rc, sql);
-}
+Status exec(sqlite::Database& db, const char* sql) { return db.exec(sql); }
 
 // BEGIN IMMEDIATE … COMMIT; rolls back unless committed.
 class Transaction {
  public:
-  explicit Transaction(sqlite3* db) : db_(db) {}
+  explicit Transaction(sqlite::Database& db) : db_(db) {}
   ~Transaction() {
-    if (active_) (void)exec(db_, "ROLLBACK");
+    if (active_) (void)db_.exec("ROLLBACK");
   }
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
   Status begin() {
-    Status s = exec(db_, "BEGIN IMMEDIATE");
+    Status s = db_.exec("BEGIN IMMEDIATE");
     active_ = s.is_ok();
     return s;
   }
   Status commit() {
-    Status s = exec(db_, "COMMIT");
+    Status s = db_.exec("COMMIT");
     if (s) active_ = false;  // on failure the destructor rolls back
     return s;
   }
 
  private:
-  sqlite3* db_;
+  sqlite::Database& db_;
   bool active_ = false;
 };
 
@@ -193,7 +156,7 @@ const char* const kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
-Status migrate(sqlite3* db) {
+Status migrate(sqlite::Database& db) {
   int version = 0;
   {
     Stmt q(db, "PRAGMA user_version");
@@ -270,13 +233,12 @@ struct LoadedForm {
 // ===========================================================================================
 
 struct ClientReplica::Impl {
-  Impl(sqlite3* database, ClientIdentity identity, const TemplateRegistry& registry, const workflow::Clock& c,
+  Impl(sqlite::Database database, ClientIdentity identity, const TemplateRegistry& registry, const workflow::Clock& c,
        HybridTimestamp last)
-      : db(database), who(std::move(identity)), templates(registry), hlc(c, last) {}
-  ~Impl() { sqlite3_close_v2(db); }
+      : db(std::move(database)), who(std::move(identity)), templates(registry), hlc(c, last) {}
 
-  // Constant after construction.
-  sqlite3* db;
+  // Constant after construction (reads from const members prepare statements).
+  mutable sqlite::Database db;
   const ClientIdentity who;
   const TemplateRegistry& templates;
   // Persisted (meta) in every transaction that moves it.
@@ -601,22 +563,21 @@ Result<std::unique_ptr<ClientReplica>> ClientReplica::open(const std::string& pa
   if (who.device.empty() || who.user.id.empty()) {
     return Status::invalid_argument("本机身份不完整（缺少用户或设备编号）", "empty user or device id");
   }
-  sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-  // Owns the handle until Impl takes it.
-  std::unique_ptr<sqlite3, int (*)(sqlite3*)> db(raw, sqlite3_close_v2);
-  if (rc != SQLITE_OK) return db_error(raw, rc, "open " + path);
-  sqlite3_busy_timeout(db.get(), kBusyTimeoutMs);
+  sqlite::OpenOptions options;
+  options.place = "本机数据库";
+  options.busy_timeout_ms = kBusyTimeoutMs;
+  options.foreign_keys = false;
   // WAL is impossible for ":memory:" (it stays "memory"); that is fine.
-  if (auto s = exec(db.get(), "PRAGMA journal_mode = WAL"); !s) return s;
-  if (auto s = exec(db.get(), "PRAGMA synchronous = FULL"); !s) return s;
-  if (auto s = migrate(db.get()); !s) return s;
+  auto opened = sqlite::Database::open(path, options);
+  if (!opened) return opened.status();
+  sqlite::Database& db = *opened;
+  if (auto s = migrate(db); !s) return s;
 
   HybridTimestamp last;
   {
-    Transaction txn(db.get());
+    Transaction txn(db);
     if (auto s = txn.begin(); !s) return s;
-    Stmt q(db.get(), "SELECT key, value FROM meta WHERE key IN ('device', 'hlc_wall_ms', 'hlc_counter')");
+    Stmt q(db, "SELECT key, value FROM meta WHERE key IN ('device', 'hlc_wall_ms', 'hlc_counter')");
     std::optional<std::string> device;
     while (q.row()) {
       const std::string key = q.col_text(0);
@@ -630,18 +591,18 @@ Result<std::unique_ptr<ClientReplica>> ClientReplica::open(const std::string& pa
                     "stored device " + *device + ", given " + who.device);
     }
     if (!device) {
-      if (auto s = Stmt(db.get(), "INSERT INTO meta(key, value) VALUES('device', ?1)").text(1, who.device).run(); !s) {
+      if (auto s = Stmt(db, "INSERT INTO meta(key, value) VALUES('device', ?1)").text(1, who.device).run(); !s) {
         return s;
       }
     }
     // The user who last opened it (informational; ops keep their own author).
-    if (auto s = Stmt(db.get(), "INSERT OR REPLACE INTO meta(key, value) VALUES('user', ?1)").text(1, who.user.id).run();
+    if (auto s = Stmt(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('user', ?1)").text(1, who.user.id).run();
         !s) {
       return s;
     }
     if (auto s = txn.commit(); !s) return s;
   }
-  auto impl = std::make_unique<Impl>(db.release(), std::move(who), templates, clock, last);
+  auto impl = std::make_unique<Impl>(std::move(*opened), std::move(who), templates, clock, last);
   return std::unique_ptr<ClientReplica>(new ClientReplica(std::move(impl)));
 }
 

@@ -1,5 +1,5 @@
 // An in-process server for the client's tests: a real AccountStore and a
-// real SyncServer behind a Transport that hands every message to them, with
+// real server::SyncService behind a Transport that hands every message to them, with
 // the login exchange a network front does (first message a LoginRequest,
 // every later one checked against the session again). The link can be cut
 // (`up = false`): connecting and sending then fail as a dead network does.
@@ -21,7 +21,8 @@
 #include "jixiao/client/transport.h"
 #include "jixiao/server/accounts.h"
 #include "jixiao/sync/protocol.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
+#include "jixiao/store/sqlite_store.h"
 #include "jixiao/workflow/definition.h"
 
 namespace jixiao::client::testing {
@@ -39,9 +40,13 @@ class FakeServer {
     server::AccountsConfig config;
     config.hashing.ops_limit = crypto_pwhash_OPSLIMIT_MIN;
     config.hashing.mem_limit = crypto_pwhash_MEMLIMIT_MIN;
-    auto store = server::AccountStore::open(":memory:", clock_, config, [this](workflow::AuditEvent e) {
-      return sync ? sync->record_audit(std::move(e)) : Status::ok();
-    });
+    store::SqliteStoreOptions options;
+    options.create = true;
+    auto db = store::open_sqlite_store(":memory:", std::move(options));
+    ASSERT_TRUE(db.is_ok()) << db.status().to_string();
+    db_store = std::move(*db);
+    // Logins land in the same store's audit chain as sync.
+    auto store = server::AccountStore::open(*db_store, clock_, config, nullptr);
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     accounts = std::move(*store);
     ASSERT_TRUE(accounts
@@ -64,7 +69,7 @@ class FakeServer {
       ASSERT_TRUE(def.is_ok()) << def.status().to_string();
       workflows.push_back(*def);
     }
-    auto s = sync::SyncServer::open(":memory:", directory, templates, workflows, clock_);
+    auto s = server::SyncService::open(*db_store, templates, workflows, clock_);
     ASSERT_TRUE(s.is_ok()) << s.status().to_string();
     sync = std::move(*s);
   }
@@ -82,7 +87,7 @@ class FakeServer {
   // What a network front does with one message from a connection.
   struct Connection {
     std::string token;
-    sync::SessionIdentity who;
+    server::SessionIdentity who;
     bool logged_in = false;
   };
   std::string handle(Connection& c, std::string_view bytes) {
@@ -135,9 +140,10 @@ class FakeServer {
   std::size_t connects = 0;
   TemplateRegistry templates;
   std::unique_ptr<server::AccountStore> accounts;
-  sync::Directory directory;
+  std::unique_ptr<store::Store> db_store;  // outlives accounts and sync
+  server::Directory directory;
   std::vector<workflow::WorkflowDefinition> workflows;
-  std::unique_ptr<sync::SyncServer> sync;
+  std::unique_ptr<server::SyncService> sync;
 
  private:
   const workflow::Clock& clock_;

@@ -1,5 +1,5 @@
 // The office client's library API and its command line against a real
-// SyncServer and AccountStore in process: accounts, offline work, two
+// server::SyncService and AccountStore in process: accounts, offline work, two
 // colleagues, a whole workflow round, conflicts, rejected changes.
 #include <gtest/gtest.h>
 

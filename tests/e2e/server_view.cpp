@@ -16,7 +16,7 @@ ServerView read_server_view(const fs::path& data_dir, const std::string& form_id
     return v;
   }
   workflow::SystemClock clock;
-  auto store = server::ServerStore::open(*config, bin("jixiao-server"), clock);
+  auto store = server::ServerComponents::open(*config, bin("jixiao-server"), clock);
   if (!store) {
     v.error = store.status().to_string();
     return v;

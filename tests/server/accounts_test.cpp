@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "jixiao/server/accounts.h"
+#include "jixiao/store/sqlite_store.h"
 
 namespace jixiao::server {
 namespace {
@@ -24,7 +25,12 @@ class AccountsTest : public ::testing::Test {
     config.hashing.mem_limit = crypto_pwhash_MEMLIMIT_MIN;
     config.lockout = {3, 15min};
     config.sessions = {30min, 8h};
-    auto store = AccountStore::open(":memory:", clock_, config, [this](workflow::AuditEvent e) {
+    store::SqliteStoreOptions options;
+    options.create = true;
+    auto db = store::open_sqlite_store(":memory:", std::move(options));
+    ASSERT_TRUE(db.is_ok()) << db.status().to_string();
+    db_ = std::move(*db);
+    auto store = AccountStore::open(*db_, clock_, config, [this](workflow::AuditEvent e) {
       audit_.push_back(std::move(e));
       return Status::ok();
     });
@@ -50,6 +56,7 @@ class AccountsTest : public ::testing::Test {
 
   workflow::ManualClock clock_;
   std::vector<workflow::AuditEvent> audit_;
+  std::unique_ptr<store::Store> db_;  // outlives store_
   std::unique_ptr<AccountStore> store_;
 };
 

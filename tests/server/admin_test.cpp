@@ -12,7 +12,7 @@
 
 #include "jixiao/server/admin.h"
 #include "jixiao/server/server_cli.h"
-#include "jixiao/sync/sqlite_db.h"
+#include "jixiao/sqlite/sqlite.h"
 
 namespace jixiao::server {
 namespace {
@@ -67,14 +67,14 @@ class AdminTest : public ::testing::Test {
     fs::remove_all(root_, ec);
   }
 
-  std::unique_ptr<ServerStore> open_store() {
-    auto store = ServerStore::open(config_, "", clock_);
+  std::unique_ptr<ServerComponents> open_store() {
+    auto store = ServerComponents::open(config_, "", clock_);
     EXPECT_TRUE(store.is_ok()) << store.status().to_string();
     return store.is_ok() ? std::move(*store) : nullptr;
   }
 
   // Units, users and a few logins (each an audit record).
-  void populate(ServerStore& store) {
+  void populate(ServerComponents& store) {
     ASSERT_TRUE(store.accounts().import_units_csv(kUnitsCsv).is_ok());
     ASSERT_TRUE(store.accounts().import_users_csv(kUsersCsv).is_ok());
     ASSERT_TRUE(store.accounts().login("p1", "zhang2022abc", "dev-A").is_ok());
@@ -257,7 +257,7 @@ TEST_F(AdminTest, RestoreRefusesABackupWhoseAuditChainWasTampered) {
     ASSERT_TRUE(backup_database(config_.database(), backup).is_ok());
   }
   {
-    auto db = sync::Database::open(backup.string());
+    auto db = sqlite::Database::open(backup.string());
     ASSERT_TRUE(db.is_ok());
     ASSERT_TRUE(db->exec("UPDATE audit SET actor = 'mallory' WHERE seq = 1").is_ok());
   }
@@ -313,7 +313,7 @@ TEST_F(AdminTest, VerifyAuditFindsATamperedRecord) {
   populate(*store);
   ASSERT_TRUE(verify_audit(store->sync()).verdict.ok());
   {
-    auto db = sync::Database::open(config_.database().string());
+    auto db = sqlite::Database::open(config_.database().string());
     ASSERT_TRUE(db.is_ok());
     ASSERT_TRUE(db->exec("UPDATE audit SET action = 'nothing_happened' WHERE seq = 1").is_ok());
   }
@@ -472,7 +472,7 @@ TEST_F(AdminTest, CliVerifyAuditStatusBackupAndRestore) {
   EXPECT_EQ(cli({"backup", "--to", backup, "--data", data}).code, 1);  // never overwrites
 
   {
-    auto db = sync::Database::open(config_.database().string());
+    auto db = sqlite::Database::open(config_.database().string());
     ASSERT_TRUE(db.is_ok());
     ASSERT_TRUE(db->exec("UPDATE audit SET actor = 'mallory' WHERE seq = 2").is_ok());
   }

@@ -19,6 +19,7 @@
 
 #include "jixiao/common/uuid.h"
 #include "jixiao/net/ws_connection.h"
+#include "jixiao/store/sqlite_store.h"
 #include "jixiao/server/net_server.h"
 #include "test_certificate.h"
 #include "jixiao/sync/hlc.h"
@@ -92,10 +93,16 @@ class NetServerTest : public ::testing::Test {
   void open_accounts(const std::string& path, const workflow::Clock* clock = nullptr) {
     sync_.reset();
     accounts_.reset();
+    store_.reset();
+    store::SqliteStoreOptions options;
+    options.create = true;
+    auto opened = store::open_sqlite_store(path, std::move(options));
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    store_ = std::move(*opened);
     AccountsConfig config;
     config.hashing.ops_limit = crypto_pwhash_OPSLIMIT_MIN;  // fast hashing for tests
     config.hashing.mem_limit = crypto_pwhash_MEMLIMIT_MIN;
-    auto store = AccountStore::open(path, clock != nullptr ? *clock : clock_, config,
+    auto store = AccountStore::open(*store_, clock != nullptr ? *clock : clock_, config,
                                     [](workflow::AuditEvent) { return Status::ok(); });
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     accounts_ = std::move(*store);
@@ -113,15 +120,14 @@ class NetServerTest : public ::testing::Test {
     auto imported = accounts_->import_users_csv(users);
     ASSERT_TRUE(imported.is_ok()) << imported.status().to_string();
 
-    // The SyncServer borrows its Directory: built once, kept beside it.
-    directory_ = accounts_->directory();
+    // The sync service reads the live directory from the same store.
     std::vector<workflow::WorkflowDefinition> defs;
     for (const char* name : {"district-default.json", "city-default.json"}) {
       auto def = workflow::load_workflow_definition(std::string(JIXIAO_SOURCE_DIR) + "/workflow/definitions/" + name);
       ASSERT_TRUE(def.is_ok()) << def.status().to_string();
       defs.push_back(std::move(*def));
     }
-    auto server = sync::SyncServer::open(":memory:", directory_, templates_, std::move(defs), clock_);
+    auto server = SyncService::open(*store_, templates_, std::move(defs), clock != nullptr ? *clock : clock_);
     ASSERT_TRUE(server.is_ok()) << server.status().to_string();
     sync_ = std::move(*server);
   }
@@ -255,9 +261,9 @@ class NetServerTest : public ::testing::Test {
   workflow::SystemClock clock_;
   sync::HybridClock hlc_;
   std::unique_ptr<AccountStore> accounts_;
-  sync::Directory directory_;  // outlives sync_
+  std::unique_ptr<store::Store> store_;  // outlives accounts_ and sync_
   TemplateRegistry templates_;
-  std::unique_ptr<sync::SyncServer> sync_;
+  std::unique_ptr<server::SyncService> sync_;
   std::unique_ptr<NetServer> net_;  // declared last: stopped first
 };
 

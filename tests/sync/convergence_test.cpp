@@ -275,7 +275,7 @@ class RandomRun {
 
   void check() {
     EXPECT_TRUE(quiet_) << "the final sync did not settle";
-    SyncServer& server = net_.server();
+    server::SyncService& server = net_.server();
     const std::map<OpId, OpResult> results = server.op_results();
 
     // Every replica equals the server's view of what its user may see.

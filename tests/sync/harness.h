@@ -1,4 +1,4 @@
-// An in-process world for sync tests: one SyncServer and N client machines
+// An in-process world for sync tests: one server::SyncService and N client machines
 // (ClientReplica + ClientSyncSession each) joined by a FakeNetwork that can
 // delay, drop, duplicate and reorder every message and cut connections.
 //
@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "jixiao/sync/client_replica.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
 #include "jixiao/sync/sync_session.h"
 #include "jixiao/workflow/clock.h"
 #include "jixiao/workflow/definition.h"
@@ -47,8 +47,8 @@ inline constexpr char kDistrictB[] = "731102";
 // preparers, a reviewer and two meeting secretaries (the 主席会 and 党组会
 // stages need two different people) in 731101, a preparer in 731102, the
 // city's supervisor and the bureau's reviewer.
-inline Directory test_directory() {
-  Directory d;
+inline server::Directory test_directory() {
+  server::Directory d;
   Organisation& org = d.organisation;
   auto add = [&](Unit u) {
     const Status s = org.add_unit(std::move(u));
@@ -122,7 +122,7 @@ class FakeNetwork {
   FakeNetwork(std::mt19937_64& rng, workflow::TimePoint start = workflow::utc_time(2022, 3, 1, 9, 0),
               const std::string& server_db = ":memory:")
       : rng_(rng), directory_(test_directory()), server_clock_(start) {
-    auto server = SyncServer::open(server_db, directory_, shipped_templates(), default_definitions(), server_clock_);
+    auto server = server::SyncService::open_seeded(server_db, directory_, shipped_templates(), default_definitions(), server_clock_);
     if (!server) throw std::runtime_error("server: " + server.status().to_string());
     server_ = std::move(server).value();
   }
@@ -146,8 +146,8 @@ class FakeNetwork {
   }
 
   void set_faults(Faults f) { faults_ = f; }
-  SyncServer& server() { return *server_; }
-  const Directory& directory() const { return directory_; }
+  server::SyncService& server() { return *server_; }
+  const server::Directory& directory() const { return directory_; }
   std::size_t size() const { return clients_.size(); }
   SimClient& client(std::size_t i) { return *clients_.at(i); }
   SimClient& client(const DeviceId& device) {
@@ -280,16 +280,16 @@ class FakeNetwork {
     ++stats_.delivered;
     if (m.to_server) {
       ++stats_.server_requests;
-      transmit(m.client, false, server_->handle_bytes(m.bytes, SessionIdentity{c.user, c.device}));
+      transmit(m.client, false, server_->handle_bytes(m.bytes, server::SessionIdentity{c.user, c.device}));
     } else {
       c.session->on_message(m.bytes, now_);
     }
   }
 
   std::mt19937_64& rng_;
-  Directory directory_;
+  server::Directory directory_;
   workflow::ManualClock server_clock_;
-  std::unique_ptr<SyncServer> server_;
+  std::unique_ptr<server::SyncService> server_;
   std::vector<std::unique_ptr<SimClient>> clients_;
   std::vector<Message> queue_;
   Faults faults_;

@@ -3,7 +3,7 @@
 //
 // The tests play the server by hand: decide_content_effects() on the
 // server's replica, then apply_entry() of the logged effects, exactly as
-// SyncServer does, on a project self-evaluation form of the shipped template.
+// server::SyncService does, on a project self-evaluation form of the shipped template.
 #include <gtest/gtest.h>
 
 #include <string>

@@ -8,7 +8,7 @@
 #include "jixiao/common/form_codec.h"
 #include "jixiao/common/uuid.h"
 #include "jixiao/sync/merge.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
 #include "jixiao/workflow/audit_log.h"
 #include "jixiao/workflow/refusal.h"
 
@@ -40,13 +40,21 @@ class SyncServerTest : public ::testing::Test {
       ASSERT_TRUE(def.is_ok()) << def.status().to_string();
       defs.push_back(std::move(*def));
     }
-    auto server = SyncServer::open(":memory:", directory_, templates_, std::move(defs), clock_);
+    auto server = server::SyncService::open_seeded(":memory:", directory_, templates_, std::move(defs), clock_);
     ASSERT_TRUE(server.is_ok()) << server.status().to_string();
     server_ = std::move(*server);
   }
 
+  // Before the server opens: into the directory it is seeded with; after:
+  // into its store, as an administrator would (the directory is live).
   void add_user(const std::string& id, const std::string& unit, Role role) {
-    directory_.users[id] = User{id, id, unit, {role}, false};
+    const User u{id, id, unit, {role}, false};
+    directory_.users[id] = u;
+    if (!server_) return;
+    auto tx = server_->store().begin_write();
+    ASSERT_TRUE(tx.is_ok()) << tx.status().to_string();
+    ASSERT_TRUE((*tx)->add_user(u, server::kNoPassword).is_ok());
+    ASSERT_TRUE((*tx)->commit().is_ok());
   }
 
   Operation op(const std::string& user, const FormId& form, OpPayload payload, ServerSeq base = 0) {
@@ -80,8 +88,8 @@ class SyncServerTest : public ::testing::Test {
   workflow::ManualClock clock_;
   HybridClock hlc_;
   TemplateRegistry templates_;
-  Directory directory_;
-  std::unique_ptr<SyncServer> server_;
+  server::Directory directory_;
+  std::unique_ptr<server::SyncService> server_;
   std::uint64_t next_request_ = 1;
 };
 
@@ -301,7 +309,7 @@ TEST_F(SyncServerTest, StateSurvivesReopeningTheDatabase) {
   }
   FormId id = new_uuid_v4();
   {
-    auto server = SyncServer::open(path.string(), directory_, templates_, defs, clock_);
+    auto server = server::SyncService::open_seeded(path.string(), directory_, templates_, defs, clock_);
     ASSERT_TRUE(server.is_ok());
     SyncRequest req{1, "dev-p1", "p1", 0,
                     {op("p1", id, CreateForm{{"project_target", 1}, "731101", "竞秀区科协", 2021, MoneyUnit::kWanYuan}),
@@ -309,7 +317,7 @@ TEST_F(SyncServerTest, StateSurvivesReopeningTheDatabase) {
                     kMaxPayloadBytes};
     ASSERT_TRUE((*server)->handle(req, {"p1", "dev-p1"}).is_ok());
   }
-  auto again = SyncServer::open(path.string(), directory_, templates_, defs, clock_);
+  auto again = server::SyncService::open_seeded(path.string(), directory_, templates_, defs, clock_);
   ASSERT_TRUE(again.is_ok());
   EXPECT_EQ((*again)->head(), 2u);
   EXPECT_EQ((*again)->replica(id)->form.field("project_name").text, "科普经费");

@@ -1,7 +1,7 @@
 // The office client's view of the network: a message transport that sends
 // and receives whole protocol messages (sync/protocol.h). The WebSocket
 // connection (net/ws_connection.h) is one implementation; tests inject an
-// in-process one that hands the bytes to a real SyncServer.
+// in-process one that hands the bytes to a real SyncService.
 //
 // Blocking, one owner, not thread-safe.
 #pragma once

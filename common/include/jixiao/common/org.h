@@ -54,6 +54,9 @@ inline constexpr Role kAllRoles[] = {Role::kPreparer,        Role::kUnitReviewer
 std::string_view role_name(Role role);       // "填报人" …
 std::string_view role_key(Role role);        // "preparer" … (files, wire)
 Result<Role> parse_role(std::string_view s);  // either form
+// "preparer;unit_reviewer": how a list of roles is stored and imported.
+std::string roles_text(const std::vector<Role>& roles);
+Result<std::vector<Role>> parse_roles(std::string_view text);  // ';'-separated, either form
 // The three separated admin roles (三员分立): none of them takes business actions.
 bool is_admin_role(Role role);
 

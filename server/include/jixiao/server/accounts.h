@@ -9,10 +9,11 @@
 // - the three admin roles kept apart (validate_roles).
 // Every login, failed or not, and every administrative change is an audit
 // record, appended to the database's audit chain in the same transaction as
-// the change (sync/audit_store.h); the optional AuditSink is told too.
+// the change (store/store.h); the optional AuditSink is told too.
 //
-// Storage: tables in the server's SQLite database (WAL), one transaction per
-// call. Thread-safe.
+// Storage: the server's store (store/store.h), one transaction per call;
+// password hashes are computed and checked outside every transaction.
+// Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -26,7 +27,8 @@
 
 #include "jixiao/common/org.h"
 #include "jixiao/common/status.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
+#include "jixiao/store/store.h"
 #include "jixiao/workflow/audit_event.h"
 #include "jixiao/workflow/clock.h"
 
@@ -81,9 +83,8 @@ using AuditSink = std::function<Status(workflow::AuditEvent)>;
 
 class AccountStore {
  public:
-  // Opens (creating the tables if needed) the accounts in the SQLite database
-  // at `db_path`. `clock` is borrowed.
-  static Result<std::unique_ptr<AccountStore>> open(const std::string& db_path, const workflow::Clock& clock,
+  // The accounts kept in `store`. `store` and `clock` are borrowed.
+  static Result<std::unique_ptr<AccountStore>> open(store::Store& store, const workflow::Clock& clock,
                                                     AccountsConfig config, AuditSink audit);
   ~AccountStore();
   AccountStore(const AccountStore&) = delete;
@@ -95,6 +96,7 @@ class AccountStore {
   Status add_unit(const Unit& unit);
   Status add_user(const User& user, std::string_view password);
   Status set_disabled(const UserId& user, bool disabled);  // disabling revokes sessions
+  Status set_roles(const UserId& user, const std::vector<Role>& roles);
   Status reset_password(const UserId& user, std::string_view new_password);  // revokes sessions
   // Imports "code,name,level,parent,finance_bureau" lines (a header line is
   // allowed). Returns how many units were added; the whole file or nothing.
@@ -111,7 +113,7 @@ class AccountStore {
   Status change_password(const UserId& user, std::string_view old_password, std::string_view new_password);
 
   // ---- what the sync server needs ------------------------------------------------
-  sync::Directory directory() const;
+  Directory directory() const;
   std::size_t active_sessions() const;
 
   // Checks a new password against the policy: at least 8 characters with

@@ -24,7 +24,8 @@
 #include "jixiao/common/status.h"
 #include "jixiao/server/accounts.h"
 #include "jixiao/server/config.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
+#include "jixiao/store/store.h"
 #include "jixiao/workflow/audit_log.h"
 #include "jixiao/workflow/clock.h"
 #include "jixiao/workflow/definition.h"
@@ -44,39 +45,39 @@ Result<std::vector<workflow::WorkflowDefinition>> load_workflow_directory(const 
 
 // ---- the open store -----------------------------------------------------------------
 
-// The server's store opened for administration or serving: the accounts,
-// the Directory read from them once (kept alive as long as the SyncServer
-// that borrows it), the templates, and the SyncServer. Logins recorded by
-// the AccountStore land in the SyncServer's audit chain.
-//
-// The Directory is a snapshot: users and units changed later (by another
-// process, or through accounts()) reach the SyncServer at the next open.
-//
-// Logins and administrative changes made through accounts() are audit
-// records in the same chain as sync, written in their own transactions.
-class ServerStore {
+// The server's components, wired together (the composition root): the
+// store (store/store.h, SQLite at config.database(), migrated to the
+// current schema when opened), the accounts and the sync service over it,
+// and the templates. Logins and administrative changes made through
+// accounts() are audit records in the same chain as sync, each in the
+// transaction of the change it records. The directory is live: the sync
+// service reads units and users from the store, so a user added or
+// disabled here or by another process counts at its next message.
+class ServerComponents {
  public:
   enum class Mode { kExisting, kCreate };
   // kExisting refuses (kNotFound) when config.database() does not exist.
   // `clock` is borrowed.
-  static Result<std::unique_ptr<ServerStore>> open(const ServerConfig& config, const std::string& exe_path,
-                                                   const workflow::Clock& clock, Mode mode = Mode::kExisting);
-  ~ServerStore();
-  ServerStore(const ServerStore&) = delete;
-  ServerStore& operator=(const ServerStore&) = delete;
+  static Result<std::unique_ptr<ServerComponents>> open(const ServerConfig& config, const std::string& exe_path,
+                                                        const workflow::Clock& clock, Mode mode = Mode::kExisting);
+  ~ServerComponents();
+  ServerComponents(const ServerComponents&) = delete;
+  ServerComponents& operator=(const ServerComponents&) = delete;
 
-  sync::SyncServer& sync() { return *sync_; }
+  store::Store& store() { return *store_; }
+  SyncService& sync() { return *sync_; }
   AccountStore& accounts() { return *accounts_; }
-  const sync::Directory& directory() const { return *directory_; }
+  // The units and users now (read from the store).
+  Directory directory() const { return accounts_->directory(); }
   const TemplateRegistry& templates() const { return templates_; }
 
  private:
-  ServerStore() = default;
+  ServerComponents() = default;
   TemplateRegistry templates_;
-  std::unique_ptr<sync::Directory> directory_;
   // Declared after what they borrow, so destroyed before it.
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<AccountStore> accounts_;
-  std::unique_ptr<sync::SyncServer> sync_;
+  std::unique_ptr<SyncService> sync_;
 };
 
 // ---- init ---------------------------------------------------------------------------
@@ -129,16 +130,16 @@ struct DatabaseCheck {
   workflow::ChainVerdict audit;        // ok() when the chain verifies
 };
 
-// Checks a database file that no server has open: PRAGMA integrity_check,
-// that it is a jixiao server database (schema version and tables), and its
-// audit chain. kCorruption when the file is damaged; an unverified chain is
+// Checks a database file that no server has open, without writing it:
+// PRAGMA integrity_check, that it is a jixiao server database (schema
+// version 1 to store::kSchemaVersion), and its audit chain. kCorruption when the file is damaged; an unverified chain is
 // reported in `audit` (the caller decides) — see verify_backup_file().
 Result<DatabaseCheck> check_database_file(const std::filesystem::path& file);
 // check_database_file() that also fails (kCorruption) on a broken chain.
 Result<DatabaseCheck> verify_backup_file(const std::filesystem::path& file);
 
-// Copies the live database `database` to `to` with SQLite's online backup
-// API, a few pages per step so a running server keeps writing, then
+// Copies the live database `database` to `to` through the store's online
+// backup (a few pages per step, so a running server keeps writing), then
 // verifies the copy (verify_backup_file) before naming it `to` (mode 0600).
 // Refuses (kFailedPrecondition) when `to` exists.
 Result<DatabaseCheck> backup_database(const std::filesystem::path& database, const std::filesystem::path& to);
@@ -161,7 +162,7 @@ struct AuditVerification {
   std::size_t records = 0;
   workflow::ChainVerdict verdict;
 };
-AuditVerification verify_audit(const sync::SyncServer& server);
+AuditVerification verify_audit(const SyncService& server);
 
 struct StoreStatus {
   std::uintmax_t store_bytes = 0;  // server.db + WAL + shared-memory files
@@ -175,7 +176,7 @@ struct StoreStatus {
   std::size_t rounds = 0;       // self-evaluation rounds opened
   std::size_t open_rounds = 0;  // of which the deadline is still ahead
 };
-Result<StoreStatus> store_status(ServerStore& store, const ServerConfig& config);
+Result<StoreStatus> store_status(ServerComponents& store, const ServerConfig& config);
 
 // GET /status from the server on 127.0.0.1:`port` (https when `tls`; the
 // certificate is not checked: loopback only, nothing secret is sent).

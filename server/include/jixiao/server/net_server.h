@@ -23,7 +23,7 @@
 #include "jixiao/common/status.h"
 #include "jixiao/server/accounts.h"
 #include "jixiao/server/config.h"
-#include "jixiao/sync/sync_server.h"
+#include "jixiao/service/sync_service.h"
 
 namespace jixiao::server {
 
@@ -39,7 +39,7 @@ class NetServer {
  public:
   // Binds, listens and starts `config.threads` I/O threads. Port 0 picks a
   // free port (see port()). `sync` and `accounts` are borrowed.
-  static Result<std::unique_ptr<NetServer>> start(const NetConfig& config, sync::SyncServer& sync,
+  static Result<std::unique_ptr<NetServer>> start(const NetConfig& config, SyncService& sync,
                                                   AccountStore& accounts);
   ~NetServer();  // stop()s
   NetServer(const NetServer&) = delete;
