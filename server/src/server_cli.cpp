@@ -227,13 +227,6 @@ Result<std::string> read_password(const Io& io, const Args& args) {
   return line;
 }
 
-void note_if_running(const Io& io, const ServerConfig& config) {
-  if (const auto lock = read_lock(config.data_dir); lock && lock->alive) {
-    io.out << "提示：服务正在运行（进程 " << lock->pid
-           << "）；新增或变更的用户与单位在重启服务后对同步生效（登录与停用立即生效）。\n";
-  }
-}
-
 std::string roles_chinese(const std::vector<Role>& roles) {
   std::string out;
   for (Role r : roles) out += (out.empty() ? "" : "、") + std::string(role_name(r));
@@ -297,7 +290,6 @@ int cmd_import(const Io& io, const std::vector<std::string>& argv, bool units) {
                              args.positional[0] + "：" + s.message() + "（整个文件未导入，请修正后重试）", s.detail()));
   }
   io.out << "已从 " << args.positional[0] << " 导入 " << *added << (units ? " 个单位" : " 个用户") << "。\n";
-  note_if_running(io, *config);
   return 0;
 }
 
@@ -374,7 +366,6 @@ int cmd_user(const Io& io, const std::vector<std::string>& argv) {
     if (auto s = accounts.set_disabled(login, disable); !s) return failed(io, s);
     io.out << (disable ? "已停用用户 " : "已启用用户 ") << login << (disable ? "，其现有会话已全部注销。\n" : "。\n");
   }
-  note_if_running(io, *config);
   return 0;
 }
 

@@ -418,6 +418,41 @@ TEST_F(NetServerTest, EveryMessageIsAuthorizedSoDisablingTakesEffectOnAnOpenConn
                                     " next=1 id=0");
 }
 
+// The directory is live: a user an administrator adds while the server runs
+// logs in and syncs at once (before, logins worked but every sync was refused
+// with 账号不存在或已停用 until a restart).
+TEST_F(NetServerTest, AUserAddedWhileTheServerRunsLogsInAndSyncs) {
+  start(plain_config());
+  auto first = connected();
+  ASSERT_NE(first, nullptr);
+  ASSERT_FALSE(login(*first, "p1", "dev-p1").empty());
+  EXPECT_EQ(create_form(*first, "p1", "dev-p1"), 1u);  // the service has read its directory
+
+  ASSERT_TRUE(accounts_->add_user({"p99", "新来的填报人", "731101", {Role::kPreparer}, false}, password_of("p99")).is_ok());
+  auto c = connected();
+  ASSERT_NE(c, nullptr);
+  ASSERT_FALSE(login(*c, "p99", "dev-p99").empty());
+  EXPECT_EQ(create_form(*c, "p99", "dev-p99"), 2u);
+}
+
+// A role changed while the server runs counts at the next message: a
+// preparer made a reviewer may no longer edit.
+TEST_F(NetServerTest, ARoleChangedWhileTheServerRunsCountsAtTheNextMessage) {
+  start(plain_config());
+  auto c = connected();
+  ASSERT_NE(c, nullptr);
+  ASSERT_FALSE(login(*c, "p1", "dev-p1").empty());
+  EXPECT_EQ(create_form(*c, "p1", "dev-p1"), 1u);
+  ASSERT_TRUE(accounts_->set_roles("p1", {Role::kUnitReviewer}).is_ok());
+  auto answer = roundtrip(*c, create_form_request("p1", "dev-p1", 2));
+  ASSERT_TRUE(answer.is_ok()) << answer.status().to_string();
+  auto response = sync::decode_sync_response(*answer);
+  ASSERT_TRUE(response.is_ok()) << describe(*answer);
+  ASSERT_EQ(response->results.size(), 1u);
+  EXPECT_EQ(response->results[0].seq, 0u);
+  EXPECT_EQ(response->results[0].code, StatusCode::kPermissionDenied) << response->results[0].message;
+}
+
 // A store busy beyond its timeout while a message is authorized is a moment's
 // trouble, not a logout: the client is told to retry, and the retry on the
 // same connection goes through without logging in again.

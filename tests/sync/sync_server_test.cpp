@@ -254,6 +254,46 @@ TEST_F(SyncServerTest, TheCityAndTheBureauSeeADistrictFormOnlyOnceItReachesThem)
   EXPECT_TRUE(server_->visible_replica_hashes("p3").empty());
 }
 
+// The directory is live: disabling a user in the store (another process, an
+// administrator) refuses that user's next request, while what the user's
+// unit can see stays visible to the colleagues.
+TEST_F(SyncServerTest, AUserDisabledInTheStoreIsRefusedAtTheNextRequestAndTheFormsStayVisible) {
+  const FormId id = create_form("p1");
+  EXPECT_EQ(server_->visible_replica_hashes("p2").count(id), 1u);
+  {
+    auto tx = server_->store().begin_write();
+    ASSERT_TRUE(tx.is_ok());
+    auto found = (*tx)->set_user_disabled("p1", true);
+    ASSERT_TRUE(found.is_ok() && *found);
+    ASSERT_TRUE((*tx)->commit().is_ok());
+  }
+  SyncRequest req{next_request_++, "dev-p1", "p1", 0, {}, kMaxPayloadBytes};
+  auto refused = server_->handle(req, {"p1", "dev-p1"});
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().message(), "账号不存在或已停用");
+  EXPECT_EQ(server_->visible_replica_hashes("p2").count(id), 1u);
+  const SyncResponse colleague = send("p2", {}, 0);
+  ASSERT_EQ(colleague.snapshots.size(), 1u);
+  EXPECT_EQ(colleague.snapshots[0].replica.form.id, id);
+}
+
+// A role taken away in the store counts at the next request.
+TEST_F(SyncServerTest, ARoleChangedInTheStoreCountsAtTheNextRequest) {
+  const FormId id = create_form("p2");
+  {
+    auto tx = server_->store().begin_write();
+    ASSERT_TRUE(tx.is_ok());
+    auto found = (*tx)->set_user_roles("p2", {Role::kUnitReviewer});
+    ASSERT_TRUE(found.is_ok() && *found);
+    ASSERT_TRUE((*tx)->commit().is_ok());
+  }
+  const SyncResponse r = send("p2", {op("p2", id, set("project_name", "改名"))});
+  ASSERT_EQ(r.results.size(), 1u);
+  EXPECT_EQ(r.results[0].seq, 0u);
+  EXPECT_EQ(r.results[0].reason, static_cast<std::uint16_t>(workflow::Refusal::kEditNotPermitted)) << r.results[0].message;
+}
+
 TEST_F(SyncServerTest, ALargeBacklogComesInPagesThatResumeAtTheCursor) {
   const FormId id = create_form();
   std::vector<Operation> ops;
