@@ -16,8 +16,9 @@ JIXIAO_FUZZ_BUILD="${JIXIAO_FUZZ_BUILD:-$JIXIAO_ROOT/build-fuzz}"
 JIXIAO_FUZZ_SECONDS="${JIXIAO_FUZZ_SECONDS:-20}"
 
 echo "== 构建模糊测试 / building fuzz targets in $JIXIAO_FUZZ_BUILD"
-CC=clang CXX=clang++ cmake -S "$JIXIAO_ROOT" -B "$JIXIAO_FUZZ_BUILD" -G Ninja \
-  -DJIXIAO_FUZZ=ON -DJIXIAO_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# shellcheck disable=SC2046
+CC=clang CXX=clang++ cmake -S "$JIXIAO_ROOT" -B "$JIXIAO_FUZZ_BUILD" -G Ninja $(jixiao_compiler_launcher) \
+  -DJIXIAO_BUILD_BENCH=OFF -DJIXIAO_FUZZ=ON -DJIXIAO_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DJIXIAO_FUZZ_SECONDS="$JIXIAO_FUZZ_SECONDS" >/dev/null
 cmake --build "$JIXIAO_FUZZ_BUILD" -j "$(nproc)" --target jixiao_fuzz
 
