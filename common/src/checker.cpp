@@ -55,7 +55,7 @@ std::string pts(Decimal d) { return d.to_plain(0); }
 // Exact percentage num/den × 100 at `decimals` places.
 Decimal ratio_pct(Int128 num, Int128 den, int decimals) { return Decimal::from_ratio(num * 100, den, decimals); }
 
-// min(num/den, 1) × points, at two decimals (DOMAIN.md §3.1).
+// min(num/den, 1) × points, at two decimals (docs/domain.md §3.1).
 Decimal capped_ratio_times(Int128 num, Int128 den, Decimal points) {
   if (num >= den) return points.rounded(2);
   return Decimal::from_ratio(num * points.micros(), den * Decimal::kScale, 2);
@@ -441,7 +441,7 @@ class Checker {
     }
   }
 
-  // Which 一级 a 二级 belongs to (DOMAIN.md §2.1): 产出 / 效益(效果) / 满意度.
+  // Which 一级 a 二级 belongs to (docs/domain.md §2.1): 产出 / 效益(效果) / 满意度.
   static std::string level1_family(std::string_view label) {
     if (label.find("产出") != std::string_view::npos) return "产出指标";
     if (label.find("效益") != std::string_view::npos || label.find("效果") != std::string_view::npos) return "效益指标";

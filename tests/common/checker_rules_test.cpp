@@ -262,7 +262,7 @@ TEST(CheckerForm, UnknownTemplateKindIsAWarningAndOnlyRequiredFieldsAreChecked) 
 }
 
 // ===========================================================================
-// 项目资金: 执行率, 得分 (DOMAIN.md §3.1)
+// 项目资金: 执行率, 得分 (docs/domain.md §3.1)
 
 TEST(CheckerFunds, ExecutionRateMismatchIsAnErrorWithBothNumbers) {
   Form f = group_form();
@@ -1131,7 +1131,7 @@ TEST(CheckerTargetForm, IndicatorRulesApplyToTargetRows) {
 }
 
 // ===========================================================================
-// 部门整体支出绩效自评表 (DOMAIN.md §3.2), starting from department_ok.json
+// 部门整体支出绩效自评表 (docs/domain.md §3.2), starting from department_ok.json
 
 TEST(CheckerDepartment, ChangedPointsAreAWarningAndBreakTheFirstLevelAndTotal) {
   Form f = dept_form();

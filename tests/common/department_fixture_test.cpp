@@ -1,6 +1,6 @@
 // The department sheet fixtures: department_ok.json, a consistent 部门整体支出
 // 绩效自评表 of a district 科协, and department_wrong.json, the same sheet with
-// four planted mistakes (DOMAIN.md §3.2). The checker must pass the first and
+// four planted mistakes (docs/domain.md §3.2). The checker must pass the first and
 // find exactly the planted mistakes in the second, with their numbers.
 #include <gtest/gtest.h>
 

@@ -44,7 +44,7 @@ struct CellDef {
 };
 
 // A formula that yields a rate (and, for most kinds, a score) from entered
-// numbers; used by the department sheet (DOMAIN.md §3.2).
+// numbers; used by the department sheet (docs/domain.md §3.2).
 struct FormulaDef {
   std::string kind;                       // "completion", "over_100_proportional", …
   std::vector<std::string> inputs;        // cell references: "fields.staff_actual", "execution[total].budget"

@@ -1,6 +1,6 @@
 // The organisation: units in a tree (finance bureau, city 科协, district and
 // county 科协), the people who work in them and the roles they hold
-// (DOMAIN.md §1). Values only; persistence belongs to the server.
+// (docs/domain.md §1). Values only; persistence belongs to the server.
 #pragma once
 
 #include <cstdint>

@@ -16,7 +16,7 @@
 // is refused with Refusal::kStateChanged (kConflict). WorkflowService
 // (service.h) does the same in memory for tests and tools.
 //
-// Rules enforced whatever a client sends (DOMAIN.md §1, issue 3):
+// Rules enforced whatever a client sends (docs/domain.md §1 and §4.1, issue 3):
 // - the three admin roles take no business action; no one holds two of them;
 // - a user acts only on forms of units within reach (own unit and units
 //   below it, or the finance bureau the unit reports to), and at a stage only
