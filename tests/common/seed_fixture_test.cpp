@@ -1,4 +1,4 @@
-// The checker on the real documents of ../shared/seeds, transcribed as
+// The checker on the real documents (docs/domain.md, docs/seed-findings.md), transcribed as
 // fixtures with their mistakes kept. docs/seed-findings.md explains each.
 #include <gtest/gtest.h>
 

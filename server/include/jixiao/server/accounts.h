@@ -4,7 +4,8 @@
 // - lockout after repeated failures (configurable);
 // - session tokens of 256 bits from libsodium's CSPRNG, stored only as their
 //   SHA-256, bound to the device that logged in, with idle and absolute
-//   expiry, revoked on logout, password change/reset and account disable;
+//   expiry, revoked by logout() (no protocol message calls it yet), password
+//   change/reset and account disable;
 // - no default accounts: the first accounts come from an import or `user add`;
 // - the three admin roles kept apart (validate_roles).
 // Every login, failed or not, and every administrative change is an audit

@@ -6,12 +6,10 @@
 // approve, 退回 return, 撤回 withdraw, 重新提交 resubmit, 受理 accept) and
 // returns either the new state plus the audit events to append, or a
 // refusal (refusal.h). It reads no clock but the injected one, touches no
-// storage and keeps no state between calls, so the server can
-//
-//   BEGIN IMMEDIATE; load state; apply; UPDATE state … WHERE version = old;
-//   append the events to the audit chain; COMMIT
-//
-// and the state version is the compare-and-swap token: every successful
+// storage and keeps no state between calls. The server's sync service calls
+// it through sync::decide() inside one write transaction of the store, which
+// holds the state in the form's replica, and appends the events to the audit
+// chain in that transaction. The state version is the compare-and-swap token: every successful
 // transition increments it, and a command carrying another expected version
 // is refused with Refusal::kStateChanged (kConflict). WorkflowService
 // (service.h) does the same in memory for tests and tools.

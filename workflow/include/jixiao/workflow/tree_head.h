@@ -1,7 +1,9 @@
-// Signed tree heads: the server periodically seals the audit log by signing
-// (tree size, Merkle root, time). Clients and the audit admin keep these
-// heads; a head held outside the log catches what the hash chain alone
+// Signed tree heads: a signature over (tree size, Merkle root, time) of the
+// audit log. A head held outside the log catches what the hash chain alone
 // cannot (a deleted tail, a log rewritten and re-chained from some point on).
+// This is the library (made and verified by its tests); the server does not
+// sign or send heads yet and no client keeps one (planned: the hardening
+// issue; docs/audit.md).
 //
 // Signature: SM2 with SM3 (GB/T 32918 / GM/T 0003, through OpenSSL 3's EVP),
 // distinguishing identifier "1234567812345678" (GM/T 0009's default) set
