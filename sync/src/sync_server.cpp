@@ -739,18 +739,18 @@ Result<SyncResponse> SyncServer::handle(const SyncRequest& request, const Sessio
   return response;
 }
 
-std::string SyncServer::handle_bytes(std::string_view bytes, const SessionIdentity& who) {
-  auto request = decode_sync_request(bytes);
+std::string SyncServer::handle_bytes(std::string_view bytes, const SessionIdentity& who, const WireOptions& peer) {
+  auto request = decode_sync_request(bytes, peer);
   ErrorResponse error;
   if (!request) {
     error.code = request.status().code();
     error.reason = request.status().reason();
     error.message = request.status().message();
     error.next = NextStep::kGiveUp;
-    return encode_message(error);
+    return encode_message(error, peer);
   }
   auto response = handle(*request, who);
-  if (response) return encode_message(*response);
+  if (response) return encode_message(*response, peer);
   error.request_id = request->request_id;
   error.code = response.status().code();
   error.reason = response.status().reason();
@@ -758,7 +758,7 @@ std::string SyncServer::handle_bytes(std::string_view bytes, const SessionIdenti
   error.next = error.code == StatusCode::kUnavailable        ? NextStep::kRetry
                : error.code == StatusCode::kPermissionDenied ? NextStep::kReauthenticate
                                                              : NextStep::kGiveUp;
-  return encode_message(error);
+  return encode_message(error, peer);
 }
 
 Status SyncServer::record_audit(workflow::AuditEvent event) {
