@@ -230,6 +230,10 @@ void write_sync_seeds(SeedWriter& seeds) {
   rounds.request_id = 9;
   rounds.rounds.push_back(sample_round_report());
   seeds.write("fuzz_sync_response", "rounds", encode_message(rounds));
+  // As an office client of release 2 and a version-3 one without
+  // capabilities read them (FormProgress without `unassigned`).
+  seeds.write("fuzz_sync_response", "rounds_v2", encode_message(rounds, WireOptions{2, {}}));
+  seeds.write("fuzz_sync_response", "rounds_v3_no_caps", encode_message(rounds, WireOptions{3, {}}));
 
   const std::string error =
       encode_message(ErrorResponse{7, StatusCode::kUnavailable, 0, NextStep::kRetry, "服务器繁忙，请稍后重试"});

@@ -147,9 +147,11 @@ TEST(ProtocolVersions, EncodingForARelease2PeerGivesRelease2sBytes) {
   EXPECT_EQ(kGoldenLoginResponse, encode_message(golden_login_response(), kRelease2, Compression::kNone));
   EXPECT_EQ(kGoldenRoundResponse, encode_message(golden_round_response(), kRelease2, Compression::kNone));
   EXPECT_EQ(kGoldenError, encode_message(golden_error(), kRelease2, Compression::kNone));
-  // Capabilities a version-2 peer cannot have are not written either.
-  EXPECT_EQ(kGoldenRoundResponse,
-            encode_message(golden_round_response(), WireOptions{2, Capabilities::all()}, Compression::kNone));
+  // Capabilities a version-2 peer cannot have are not written either: the
+  // same bytes when a caller passes some, and when unassigned is set.
+  SyncResponse flagged = golden_round_response();
+  flagged.rounds[0].progress[0].unassigned = true;
+  EXPECT_EQ(kGoldenRoundResponse, encode_message(flagged, WireOptions{2, Capabilities::all()}, Compression::kNone));
   LoginRequest offering = golden_login_request();
   offering.capabilities = Capabilities::all();
   EXPECT_EQ(kGoldenLoginRequest, encode_message(offering, kRelease2, Compression::kNone));
@@ -197,7 +199,8 @@ TEST(ProtocolVersions, CurrentMessagesRoundTripWithTheirCapabilities) {
   const std::string resp_bytes = encode_message(resp, negotiated);
   EXPECT_EQ(resp, decode_login_response(resp_bytes).value());
 
-  const SyncResponse rounds = golden_round_response();
+  SyncResponse rounds = golden_round_response();
+  rounds.rounds[0].progress[1].unassigned = true;
   for (const Compression c : {Compression::kAuto, Compression::kNone}) {
     const std::string bytes = encode_message(rounds, negotiated, c);
     EXPECT_EQ(rounds, decode_sync_response(bytes, negotiated).value());
@@ -229,6 +232,30 @@ TEST(ProtocolVersions, ACapabilityNameTheServerDoesNotKnowIsIgnored) {
   put_string(only_future, "row-comments");
   fix_length(only_future);
   EXPECT_TRUE(decode_login_request(only_future).value().capabilities.empty());
+}
+
+// ---- FormProgress.unassigned ("unassigned-holder") ------------------------------------------------
+
+TEST(ProtocolVersions, UnassignedTravelsOnlyWhenNegotiated) {
+  SyncResponse m = golden_round_response();
+  m.rounds[0].progress[0].unassigned = true;
+  const WireOptions with{3, {Capability::kUnassignedHolder}};
+  const std::string on = encode_message(m, with, Compression::kNone);
+  const std::string off = encode_message(m, kV3NoCaps, Compression::kNone);
+  // One bool per FormProgress, and nothing else differs.
+  EXPECT_EQ(off.size() + m.rounds[0].progress.size(), on.size());
+  EXPECT_EQ(kGoldenRoundResponse.substr(4), off.substr(4));
+
+  auto read_on = decode_sync_response(on, with);
+  ASSERT_TRUE(read_on.is_ok()) << read_on.status().to_string();
+  EXPECT_TRUE(read_on->rounds[0].progress[0].unassigned);
+  EXPECT_FALSE(read_on->rounds[0].progress[1].unassigned);
+  auto read_off = decode_sync_response(off, kV3NoCaps);
+  ASSERT_TRUE(read_off.is_ok()) << read_off.status().to_string();
+  EXPECT_FALSE(read_off->rounds[0].progress[0].unassigned);  // an older peer cannot know
+  // Both sides must agree: bytes written with the field misread without it.
+  EXPECT_FALSE(decode_sync_response(on, kV3NoCaps).is_ok());
+  EXPECT_FALSE(decode_sync_response(off, with).is_ok());
 }
 
 // ---- the envelope's version ------------------------------------------------------------------------
