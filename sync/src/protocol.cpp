@@ -277,6 +277,13 @@ Result<ErrorResponse> decode_error_response(std::string_view b) { return decode_
 Result<LoginRequest> decode_login_request(std::string_view b) { return decode_login_request(b, WireOptions{}); }
 Result<LoginResponse> decode_login_response(std::string_view b) { return decode_login_response(b, WireOptions{}); }
 
+Status undecodable_answer(const Status& why) {
+  const StatusCode code =
+      why.code() == StatusCode::kUnsupportedVersion ? StatusCode::kUnsupportedVersion : StatusCode::kCorruption;
+  return Status(code, why.reason(), "无法识别服务器的应答（协议版本或内容不兼容），请升级客户端或联系管理员",
+                "undecodable answer: " + why.to_string());
+}
+
 std::size_t encoded_size(const LogEntry& entry) {
   std::string out;
   WireOutputArchive ar(out);

@@ -284,5 +284,15 @@ TEST(ProtocolVersions, AnEncoderNeverWritesAVersionItDoesNotSpeak) {
   EXPECT_EQ(3u, version_of(encode_message(golden_error(), WireOptions{9, Capabilities::all()})));
 }
 
+TEST(ProtocolVersions, AnUndecodableAnswerIsReportedAsSuch) {
+  const Status version = undecodable_answer(Status(StatusCode::kUnsupportedVersion, 1013, "版本不一致", "v4"));
+  EXPECT_EQ(StatusCode::kUnsupportedVersion, version.code());
+  EXPECT_EQ("无法识别服务器的应答（协议版本或内容不兼容），请升级客户端或联系管理员", version.message());
+  EXPECT_NE(std::string::npos, version.detail().find("版本不一致")) << version.detail();
+  const Status content = undecodable_answer(Status::invalid_argument("同步消息格式错误", "trailing bytes"));
+  EXPECT_EQ(StatusCode::kCorruption, content.code());
+  EXPECT_EQ(version.message(), content.message());
+}
+
 }  // namespace
 }  // namespace jixiao::sync

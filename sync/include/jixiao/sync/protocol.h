@@ -277,6 +277,13 @@ Result<ErrorResponse> decode_error_response(std::string_view bytes);
 Result<LoginRequest> decode_login_request(std::string_view bytes);
 Result<LoginResponse> decode_login_response(std::string_view bytes);
 
+// What a client reports for an answer it cannot decode (`why`, the decode
+// failure, goes to the detail): kUnsupportedVersion when the envelope's
+// version is not one it reads, kCorruption otherwise, with a Chinese
+// message telling the person to upgrade the client or call the
+// administrator. Resending would bring the same answer: the caller stops.
+Status undecodable_answer(const Status& why);
+
 // Size of an encoded log entry, for filling a response up to a byte budget
 // (encoded for this build: never less than for an older peer).
 std::size_t encoded_size(const LogEntry& entry);
