@@ -543,7 +543,9 @@ void log_in(Shared& sh, Client& c) {
   auto conn = net::WsConnection::connect(sh.endpoint, sh.tls, kConnectTimeout);
   if (!conn) throw std::runtime_error("connect: " + conn.status().to_string());
   c.conn = std::move(*conn);
-  sync::LoginRequest req{c.login, c.device, c.password, "", "jixiao-bench-capacity"};
+  // Every capability, like the office client: the answers are then decoded
+  // with the default (current) options.
+  sync::LoginRequest req{c.login, c.device, c.password, "", "jixiao-bench-capacity", sync::Capabilities::all()};
   auto answer = exchange(c, sync::encode_message(req), Millis(600000));
   if (!answer) throw std::runtime_error("login: " + answer.status().to_string());
   auto resp = sync::decode_login_response(*answer);
@@ -1173,7 +1175,9 @@ int repro_busy_logout(const Options& base, const fs::path& root) {
   if (!conn) throw std::runtime_error("connect: " + conn.status().to_string());
   const std::string device = new_uuid_v4();
   const std::string& user = setup.logins[0];
-  auto login = exchange_on(**conn, sync::encode_message(sync::LoginRequest{user, device, setup.passwords[0], "", "repro"}),
+  auto login = exchange_on(**conn,
+                           sync::encode_message(sync::LoginRequest{user, device, setup.passwords[0], "", "repro",
+                                                                   sync::Capabilities::all()}),
                            Millis(30000));
   if (!login) throw std::runtime_error("login: " + login.status().to_string());
   auto login_response = sync::decode_login_response(*login);
@@ -1225,7 +1229,9 @@ int repro_busy_logout(const Options& base, const fs::path& root) {
   (*conn)->close();
   auto again = net::WsConnection::connect(endpoint, {}, kConnectTimeout);
   if (!again) throw std::runtime_error("connect: " + again.status().to_string());
-  auto resumed = exchange_on(**again, sync::encode_message(sync::LoginRequest{user, device, "", token, "repro"}),
+  auto resumed = exchange_on(**again,
+                             sync::encode_message(sync::LoginRequest{user, device, "", token, "repro",
+                                                                     sync::Capabilities::all()}),
                              Millis(30000));
   const bool token_ok = resumed && sync::decode_login_response(*resumed);
   std::cout << "5. on a new connection the same session token " << (token_ok ? "is accepted" : "is refused") << "\n";

@@ -13,6 +13,11 @@
 //   not shown; a marker row says so.
 // - Login before any request on a connection: a workflow action queued
 //   offline is sent only on a connection whose login the server accepted.
+// - The login offers every capability this build knows, in a version-3
+//   envelope; what the LoginResponse says (its envelope's version and the
+//   negotiated capabilities) is how every later message on that connection
+//   is encoded and decoded. An answer that cannot be decoded fails the
+//   sync with a message that says to upgrade (sync::undecodable_answer).
 #include "jixiao/client/office_client.h"
 
 #include <sodium.h>
@@ -180,6 +185,8 @@ struct OfficeClient::Impl {
   fs::path meta_file;
   std::unique_ptr<ClientReplica> replica;  // once a user is known
   sqlite::Database history;
+  // The server's wire options as the last LoginResponse said.
+  sync::WireOptions peer;
 
   const workflow::Clock& clock() const { return options.clock != nullptr ? *options.clock : system_clock; }
   std::int64_t now_ms() const { return clock().now().time_since_epoch().count(); }
@@ -280,28 +287,35 @@ struct OfficeClient::Impl {
   // One login exchange on `t`. On success the meta holds the new token and
   // the user as the server knows them.
   Status login_exchange(Transport& t, const std::string& password, const std::string& token) {
-    sync::LoginRequest req{meta.login, meta.device_id, password, token, options.client_version};
+    sync::LoginRequest req{meta.login, meta.device_id, password, token, options.client_version,
+                           sync::Capabilities::all()};
     if (auto s = t.send(sync::encode_message(req)); !s) return s;
     auto msg = t.receive(options.request_timeout);
     if (!msg) {
       return Status(StatusCode::kUnavailable, "服务器没有回应登录请求", msg.status().to_string());
     }
     auto type = sync::peek_message_type(*msg);
-    if (type && *type == sync::MessageType::kErrorResponse) {
+    auto version = sync::peek_protocol_version(*msg);
+    if (!type) return sync::undecodable_answer(type.status());
+    if (!version) return sync::undecodable_answer(version.status());
+    if (*type == sync::MessageType::kErrorResponse) {
       auto err = sync::decode_error_response(*msg);
-      if (!err) return err.status();
+      if (!err) return sync::undecodable_answer(err.status());
       const StatusCode code = err->code == StatusCode::kOk ? StatusCode::kPermissionDenied : err->code;
       return Status(code, err->reason, err->message.empty() ? "服务器拒绝登录" : err->message,
                     "login refused, next step " + std::to_string(static_cast<int>(err->next)));
     }
-    if (!type || *type != sync::MessageType::kLoginResponse) {
-      return Status::corruption("服务器对登录请求的回应无法识别", type ? "unexpected message type" : type.status().detail());
+    if (*type != sync::MessageType::kLoginResponse) {
+      return Status::corruption("服务器对登录请求的回应无法识别", "unexpected message type");
     }
     auto resp = sync::decode_login_response(*msg);
-    if (!resp) return resp.status();
+    if (!resp) return sync::undecodable_answer(resp.status());
     if (resp->user.id != meta.login) {
       return Status::corruption("服务器返回的用户与登录名不一致", resp->user.id);
     }
+    // A version-2 answer carries no capabilities: the server is of release
+    // 2 or older and is spoken to in version 2.
+    peer = sync::WireOptions{*version, resp->capabilities & sync::Capabilities::all()};
     if (!resp->token.empty()) meta.token = resp->token;
     meta.user = resp->user;
     if (!resp->unit_name.empty()) meta.unit_name = resp->unit_name;
@@ -330,7 +344,12 @@ struct OfficeClient::Impl {
         if (auto saved = save_meta(); !saved) return saved;
         return false;
       }
-      if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kCorruption) return s;
+      // Not a refusal of the token: the link, or an answer this client
+      // cannot read (it needs an upgrade, the token is still good).
+      if (s.code() == StatusCode::kUnavailable || s.code() == StatusCode::kCorruption ||
+          s.code() == StatusCode::kUnsupportedVersion) {
+        return s;
+      }
       meta.token.clear();  // refused: expired, revoked, another device
       if (auto saved = save_meta(); !saved) return saved;
       if (!password) {
@@ -457,12 +476,13 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
   sync::ClientSyncSession session(
       *replica,
       [&](std::string bytes) {
-        if (auto req = sync::decode_sync_request(bytes)) {
+        if (auto req = sync::decode_sync_request(bytes, peer)) {
           for (sync::Operation& op : req->ops) sent_ops[op.id] = std::move(op);
         }
         if (send_status) send_status = transport.send(bytes);
       },
       options.request_timeout);
+  session.set_wire_options(peer);
   // The slowest link an office has (64 kbit/s), halved: a request's own
   // upload time is added to its timeout.
   session.set_uplink_bytes_per_second(4000);
@@ -497,7 +517,7 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
     std::optional<sync::SyncResponse> response;
     auto type = sync::peek_message_type(*msg);
     if (type && *type == sync::MessageType::kSyncResponse) {
-      auto decoded = sync::decode_sync_response(*msg);
+      auto decoded = sync::decode_sync_response(*msg, peer);
       // The ids of the results are the operations' of the request answered
       // (they do not travel); an answer to another request is ignored by
       // the session and recorded by nobody.
@@ -507,7 +527,7 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
         response = std::move(decoded).value();
       }
     } else if (type && *type == sync::MessageType::kErrorResponse) {
-      auto err = sync::decode_error_response(*msg);
+      auto err = sync::decode_error_response(*msg, peer);
       if (err && err->next == sync::NextStep::kReauthenticate) {
         meta.token.clear();
         if (auto s = save_meta(); !s) return s;
@@ -658,7 +678,7 @@ Result<std::vector<TodoItem>> OfficeClient::todo() const {
     } else if (l.summary.phase == workflow::Phase::kInReview) {
       // The acting unit is the form's own (holder carries it) or a unit above
       // it; a form of another unit is on this machine only once it reached a
-      // stage of ours (sync_server.h: visibility).
+      // stage of ours (sync_service.h: visibility).
       mine = l.holder->unit.empty() ? !own_unit : l.holder->unit == me.unit;
     }
     if (!mine) continue;

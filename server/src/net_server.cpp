@@ -6,7 +6,7 @@
 //   connection have their own strand, so a connection's handlers never run
 //   concurrently and need no locks.
 // - a small worker pool runs what blocks: AccountStore (Argon2id, SQLite) and
-//   SyncServer::handle_bytes (SQLite, serialized by its own mutex). A session
+//   SyncService::handle_bytes (the store, one write transaction a request). A session
 //   posts a message to the pool with a copy of its session state and gets the
 //   answer (and the new state) posted back to its strand; it reads the next
 //   message only after that, so the messages of one connection are handled
@@ -211,7 +211,21 @@ struct SessionState {
   std::string token;  // never logged
   UserId user;
   sync::DeviceId device;
+  // How the peer reads (negotiated at login): every answer on the
+  // connection is encoded with it. Meaningful once authenticated.
+  sync::WireOptions wire = sync::WireOptions::oldest();
 };
+
+// The options to answer `bytes` with: the connection's negotiated ones after
+// a login; before it, the version of the message's own envelope when this
+// server speaks it (so a version-2 client can read its refusal), else the
+// oldest it speaks; no capabilities.
+sync::WireOptions reply_options(std::string_view bytes, const SessionState& state) {
+  if (state.authenticated) return state.wire;
+  sync::WireOptions out = sync::WireOptions::oldest();
+  if (auto version = sync::peek_protocol_version(bytes)) out.version = *version;
+  return out;
+}
 
 struct Outcome {
   std::string reply;   // one encoded protocol message
@@ -228,15 +242,17 @@ sync::NextStep next_step_for(StatusCode code) {
   }
 }
 
-std::string error_reply(std::uint64_t request_id, const Status& status, sync::NextStep next) {
-  return sync::encode_message(sync::ErrorResponse{request_id, status.code(), status.reason(), next, status.message()});
+std::string error_reply(std::uint64_t request_id, const Status& status, sync::NextStep next,
+                        const sync::WireOptions& wire) {
+  return sync::encode_message(sync::ErrorResponse{request_id, status.code(), status.reason(), next, status.message()},
+                              wire);
 }
 
 std::string reason_text(const Status& s) {
   return std::string(status_code_name(s.code())) + "/" + std::to_string(s.reason());
 }
 
-Outcome malformed(const Status& why, SessionState state) {
+Outcome malformed(const Status& why, SessionState state, const sync::WireOptions& wire) {
   sync::SyncReason reason = sync::SyncReason::kMalformedMessage;
   StatusCode code = StatusCode::kInvalidArgument;
   if (why.code() == StatusCode::kUnsupportedVersion) {
@@ -248,14 +264,19 @@ Outcome malformed(const Status& why, SessionState state) {
   }
   const Status refusal(code, static_cast<std::uint16_t>(reason), "消息格式错误，服务器无法处理：" + why.message(),
                        why.detail());
-  return {error_reply(0, refusal, sync::NextStep::kGiveUp), std::move(state),
+  return {error_reply(0, refusal, sync::NextStep::kGiveUp, wire), std::move(state),
           "malformed message refused: " + why.to_string(), true};
 }
 
+// The LoginRequest's envelope version and capabilities decide the
+// connection's wire options (sync::negotiate): a version-2 client gets
+// version-2 answers, a current one the capabilities both sides know.
 Outcome handle_login(Core& core, std::string_view bytes, SessionState state) {
+  const sync::WireOptions refusal_wire = reply_options(bytes, SessionState{});
   auto request = sync::decode_login_request(bytes);
-  if (!request) return malformed(request.status(), std::move(state));
+  if (!request) return malformed(request.status(), std::move(state), refusal_wire);
   const sync::LoginRequest& req = *request;
+  const sync::WireOptions wire = sync::negotiate(refusal_wire.version, req.capabilities);
   const char* method = req.password.empty() ? "token" : "password";
   Result<std::string> token = Status(StatusCode::kPermissionDenied, static_cast<std::uint16_t>(AccountReason::kBadCredentials),
                                      "用户名或密码错误", "neither password nor token");
@@ -274,7 +295,7 @@ Outcome handle_login(Core& core, std::string_view bytes, SessionState state) {
   }
   if (!token) {
     // A failed login ends whatever session the connection had.
-    return {error_reply(0, token.status(), next_step_for(token.status().code())), SessionState{},
+    return {error_reply(0, token.status(), next_step_for(token.status().code()), refusal_wire), SessionState{},
             "login refused user=" + req.user + " device=" + req.device + " via " + method + ": " +
                 reason_text(token.status()),
             true};
@@ -285,19 +306,25 @@ Outcome handle_login(Core& core, std::string_view bytes, SessionState state) {
   if (auto it = directory.users.find(req.user); it != directory.users.end()) response.user = it->second;
   if (const Unit* unit = directory.organisation.find(response.user.unit)) response.unit_name = unit->name;
   response.server_time_ms = unix_ms_now();
-  return {sync::encode_message(response), SessionState{true, *token, req.user, req.device},
-          "login ok user=" + req.user + " device=" + req.device + " via " + method, false};
+  response.capabilities = wire.caps;
+  std::string caps_text;
+  for (const std::string& name : wire.caps.names()) caps_text += (caps_text.empty() ? "" : ",") + name;
+  return {sync::encode_message(response, wire), SessionState{true, *token, req.user, req.device, wire},
+          "login ok user=" + req.user + " device=" + req.device + " via " + method + " protocol " +
+              std::to_string(wire.version) + (caps_text.empty() ? "" : " capabilities " + caps_text),
+          false};
 }
 
 Outcome handle_sync(Core& core, std::string_view bytes, SessionState state) {
   // A refused session means log in again; a store that is busy for a moment
   // (kUnavailable) means retry, and the client keeps its token.
+  const sync::WireOptions wire = reply_options(bytes, state);
   const auto refuse = [&](const Status& why, std::string event) {
-    auto decoded = sync::decode_sync_request(bytes);  // only for its request_id
+    auto decoded = sync::decode_sync_request(bytes, wire);  // only for its request_id
     // Only a refusal ends the connection's login: after a transient failure
     // the retry the client is told to make must find it still logged in.
     const bool transient = next_step_for(why.code()) == sync::NextStep::kRetry;
-    return Outcome{error_reply(decoded ? decoded->request_id : 0, why, next_step_for(why.code())),
+    return Outcome{error_reply(decoded ? decoded->request_id : 0, why, next_step_for(why.code()), wire),
                    transient ? state : SessionState{}, std::move(event), true};
   };
   if (!state.authenticated) {
@@ -316,11 +343,11 @@ Outcome handle_sync(Core& core, std::string_view bytes, SessionState state) {
     return refuse(why, "sync refused user=" + state.user + " device=" + state.device + ": " + reason_text(why));
   }
   Outcome out;
-  out.reply = core.sync.handle_bytes(bytes, SessionIdentity{state.user, state.device});
+  out.reply = core.sync.handle_bytes(bytes, SessionIdentity{state.user, state.device}, state.wire);
   const auto type = sync::peek_message_type(out.reply);
   out.refused = type && *type == sync::MessageType::kErrorResponse;
   if (out.refused) {
-    if (auto error = sync::decode_error_response(out.reply)) {
+    if (auto error = sync::decode_error_response(out.reply, state.wire)) {
       out.event = "sync error user=" + state.user + ": " + std::string(status_code_name(error->code)) + "/" +
                   std::to_string(error->reason);
     }
@@ -330,15 +357,16 @@ Outcome handle_sync(Core& core, std::string_view bytes, SessionState state) {
 }
 
 Outcome process_message(Core& core, std::string_view bytes, SessionState state) {
+  const sync::WireOptions wire = reply_options(bytes, state);
   const auto type = sync::peek_message_type(bytes);
-  if (!type) return malformed(type.status(), std::move(state));
+  if (!type) return malformed(type.status(), std::move(state), wire);
   switch (*type) {
     case sync::MessageType::kLoginRequest: return handle_login(core, bytes, std::move(state));
     case sync::MessageType::kSyncRequest: return handle_sync(core, bytes, std::move(state));
     default:
       return malformed(Status::invalid_argument("不支持的消息类型", "unexpected message type " +
                                                                  std::to_string(static_cast<int>(*type))),
-                       std::move(state));
+                       std::move(state), wire);
   }
 }
 

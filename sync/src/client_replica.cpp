@@ -8,6 +8,11 @@
 //     hlc_wall_ms, hlc_counter
 //                           the last hybrid timestamp issued or observed, so
 //                           the clock never goes backwards across restarts
+//     rounds                the round reports of the last answer (a cache:
+//                           the next sync replaces it), bounded archive of
+//                           vector<RoundReport>
+//     rounds_caps           the capabilities `rounds` was written with, wire
+//                           names joined by ','; absent: none (release 2)
 //   forms(form_id PK, template_id, template_version, last_seq, replica BLOB)
 //                           the CONFIRMED replica (encode_replica), as the
 //                           server's log last said; last_seq duplicated so
@@ -645,11 +650,35 @@ Result<std::string> ClientReplica::open_round(workflow::RoundSpec spec) {
   return id;
 }
 
+namespace {
+// The layout of FormProgress depends on capabilities, so the rounds cache
+// records the ones it was written with: this build's, at every sync.
+std::string join_names(const Capabilities& caps) {
+  std::string out;
+  for (const std::string& n : caps.names()) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+}  // namespace
+
 std::vector<RoundReport> ClientReplica::rounds() const {
   std::vector<RoundReport> out;
   auto stored = impl_->meta_text("rounds");
   if (!stored || !*stored) return out;
-  auto decoded = archive::from_bytes<std::vector<RoundReport>>(**stored, "评价批次报告");
+  auto names_text = impl_->meta_text("rounds_caps");
+  if (!names_text) return out;
+  std::vector<std::string> names;
+  if (*names_text) {
+    std::stringstream in(**names_text);
+    for (std::string n; std::getline(in, n, ',');) {
+      if (!n.empty()) names.push_back(n);
+    }
+  }
+  const Capabilities caps = Capabilities::from_names(names);
+  // Written by a newer build (a capability this one does not know): its
+  // layout is unknown here; the next sync brings the reports again.
+  if (caps.names().size() != names.size()) return out;
+  auto decoded =
+      archive::from_bytes<std::vector<RoundReport>>(**stored, "评价批次报告", WireOptions{kProtocolVersion, caps});
   if (decoded) out = std::move(*decoded);  // a damaged cache: the next sync brings it again
   return out;
 }
@@ -952,11 +981,12 @@ Status ClientReplica::apply_response(const SyncRequest& sent, const SyncResponse
   {
     // The server computes round reports afresh for every answer.
     if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)")
-                     .blob(1, archive::to_bytes(response.rounds))
+                     .blob(1, archive::to_bytes(response.rounds, WireOptions{}))
                      .run();
         !s) {
       return s;
     }
+    if (auto s = impl_->put_meta_text("rounds_caps", join_names(WireOptions{}.caps)); !s) return s;
   }
   if (auto s = Stmt(impl_->db, "DELETE FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1").u64(1, cursor).run();
       !s) {

@@ -93,11 +93,21 @@ Result<std::string> inflate_bytes(std::string_view in, std::size_t limit) {
   return out;
 }
 
+// The options an encoder writes for: the peer's, with a version this build
+// can write (a caller's slip must not produce an envelope nobody reads).
+WireOptions writable(const WireOptions& peer) {
+  WireOptions out = peer;
+  out.version = std::clamp(peer.version, kMinProtocolVersion, kProtocolVersion);
+  if (out.version < kFirstCapabilityVersion) out.caps = Capabilities{};
+  return out;
+}
+
 template <typename T>
-std::string encode(MessageType type, const T& message, Compression compression) {
+std::string encode(MessageType type, const T& message, const WireOptions& peer, Compression compression) {
+  const WireOptions wire = writable(peer);
   std::string payload;
   {
-    WireOutputArchive ar(payload);
+    WireOutputArchive ar(payload, wire);
     ar(message);
   }
   std::uint16_t flags = 0;
@@ -110,7 +120,7 @@ std::string encode(MessageType type, const T& message, Compression compression) 
   std::string out;
   out.reserve(kEnvelopeBytes + payload.size());
   out += "JXS";
-  out += static_cast<char>(kProtocolVersion);
+  out += static_cast<char>(wire.version);
   put_u16(out, static_cast<std::uint16_t>(type));
   put_u16(out, flags);
   put_u32(out, static_cast<std::uint32_t>(payload.size()));
@@ -118,18 +128,32 @@ std::string encode(MessageType type, const T& message, Compression compression) 
   return out;
 }
 
-// The envelope, checked before anything else: magic, version, type, flags,
-// length; then the payload, inflated when the flag says so.
-Result<std::string> open_envelope(std::string_view bytes, MessageType expected) {
+Status unsupported_version(unsigned version) {
+  return Status(StatusCode::kUnsupportedVersion, static_cast<std::uint16_t>(SyncReason::kUnsupportedProtocol),
+                "客户端与服务器的同步协议版本不一致（对方为第 " + std::to_string(version) + " 版，本机支持第 " +
+                    std::to_string(kMinProtocolVersion) + "～" + std::to_string(kProtocolVersion) + " 版），请升级",
+                "protocol version " + std::to_string(version));
+}
+
+// Magic and version: the first four bytes.
+Result<std::uint8_t> envelope_version(std::string_view bytes) {
   if (bytes.size() < kEnvelopeBytes) return malformed("shorter than the envelope");
   if (bytes.substr(0, 3) != "JXS") return malformed("bad magic");
-  const auto version = static_cast<unsigned char>(bytes[3]);
-  if (version != kProtocolVersion) {
-    return Status(StatusCode::kUnsupportedVersion, static_cast<std::uint16_t>(SyncReason::kUnsupportedProtocol),
-                  "客户端与服务器的同步协议版本不一致（对方为第 " + std::to_string(version) + " 版，本机为第 " +
-                      std::to_string(kProtocolVersion) + " 版），请升级",
-                  "protocol version " + std::to_string(version));
-  }
+  const auto version = static_cast<std::uint8_t>(bytes[3]);
+  if (version < kMinProtocolVersion || version > kProtocolVersion) return unsupported_version(version);
+  return version;
+}
+
+struct Opened {
+  std::string payload;
+  std::uint8_t version = 0;
+};
+
+// The envelope, checked before anything else: magic, version, type, flags,
+// length; then the payload, inflated when the flag says so.
+Result<Opened> open_envelope(std::string_view bytes, MessageType expected) {
+  auto version = envelope_version(bytes);
+  if (!version) return version.status();
   const std::uint16_t type = get_u16(bytes, 4);
   if (type != static_cast<std::uint16_t>(expected)) return malformed("unexpected message type " + std::to_string(type));
   const std::uint16_t flags = get_u16(bytes, 6);
@@ -140,17 +164,24 @@ Result<std::string> open_envelope(std::string_view bytes, MessageType expected) 
                   "同步消息过大", "payload length " + std::to_string(length));
   }
   if (length != bytes.size() - kEnvelopeBytes) return malformed("payload length does not match the bytes");
-  if ((flags & kFlagDeflate) != 0) return inflate_bytes(bytes.substr(kEnvelopeBytes), kMaxPayloadBytes);
-  return std::string(bytes.substr(kEnvelopeBytes));
+  if ((flags & kFlagDeflate) != 0) {
+    auto inflated = inflate_bytes(bytes.substr(kEnvelopeBytes), kMaxPayloadBytes);
+    if (!inflated) return inflated.status();
+    return Opened{std::move(inflated).value(), *version};
+  }
+  return Opened{std::string(bytes.substr(kEnvelopeBytes)), *version};
 }
 
+// The payload is in the layout of the envelope's version, with the peer's
+// capabilities (none before version 3).
 template <typename T>
-Result<T> decode(std::string_view bytes, MessageType type) {
-  auto payload = open_envelope(bytes, type);
-  if (!payload) return payload.status();
+Result<T> decode(std::string_view bytes, MessageType type, const WireOptions& peer) {
+  auto opened = open_envelope(bytes, type);
+  if (!opened) return opened.status();
+  WireOptions wire{opened->version, opened->version >= kFirstCapabilityVersion ? peer.caps : Capabilities{}};
   T message;
   try {
-    WireInputArchive ar(*payload);
+    WireInputArchive ar(opened->payload, wire);
     ar(message);
     if (ar.remaining() != 0) return malformed("trailing bytes after the message");
   } catch (const std::exception& e) {
@@ -161,11 +192,33 @@ Result<T> decode(std::string_view bytes, MessageType type) {
 
 }  // namespace
 
-std::string encode_message(const SyncRequest& m, Compression c) { return encode(MessageType::kSyncRequest, m, c); }
-std::string encode_message(const SyncResponse& m, Compression c) { return encode(MessageType::kSyncResponse, m, c); }
-std::string encode_message(const ErrorResponse& m, Compression c) { return encode(MessageType::kErrorResponse, m, c); }
-std::string encode_message(const LoginRequest& m, Compression c) { return encode(MessageType::kLoginRequest, m, c); }
-std::string encode_message(const LoginResponse& m, Compression c) { return encode(MessageType::kLoginResponse, m, c); }
+WireOptions negotiate(std::uint8_t peer_version, const Capabilities& offered, const Capabilities& ours) {
+  WireOptions out;
+  out.version = std::clamp(peer_version, kMinProtocolVersion, kProtocolVersion);
+  out.caps = out.version >= kFirstCapabilityVersion ? offered & ours & Capabilities::all() : Capabilities{};
+  return out;
+}
+
+std::string encode_message(const SyncRequest& m, const WireOptions& peer, Compression c) {
+  return encode(MessageType::kSyncRequest, m, peer, c);
+}
+std::string encode_message(const SyncResponse& m, const WireOptions& peer, Compression c) {
+  return encode(MessageType::kSyncResponse, m, peer, c);
+}
+std::string encode_message(const ErrorResponse& m, const WireOptions& peer, Compression c) {
+  return encode(MessageType::kErrorResponse, m, peer, c);
+}
+std::string encode_message(const LoginRequest& m, const WireOptions& peer, Compression c) {
+  return encode(MessageType::kLoginRequest, m, peer, c);
+}
+std::string encode_message(const LoginResponse& m, const WireOptions& peer, Compression c) {
+  return encode(MessageType::kLoginResponse, m, peer, c);
+}
+std::string encode_message(const SyncRequest& m, Compression c) { return encode_message(m, WireOptions{}, c); }
+std::string encode_message(const SyncResponse& m, Compression c) { return encode_message(m, WireOptions{}, c); }
+std::string encode_message(const ErrorResponse& m, Compression c) { return encode_message(m, WireOptions{}, c); }
+std::string encode_message(const LoginRequest& m, Compression c) { return encode_message(m, WireOptions{}, c); }
+std::string encode_message(const LoginResponse& m, Compression c) { return encode_message(m, WireOptions{}, c); }
 
 Status pair_results(const SyncRequest& sent, SyncResponse& response) {
   if (response.results.size() != sent.ops.size()) {
@@ -201,16 +254,34 @@ Result<MessageType> peek_message_type(std::string_view bytes) {
   return static_cast<MessageType>(type);
 }
 
-Result<SyncRequest> decode_sync_request(std::string_view b) { return decode<SyncRequest>(b, MessageType::kSyncRequest); }
-Result<SyncResponse> decode_sync_response(std::string_view b) {
-  return decode<SyncResponse>(b, MessageType::kSyncResponse);
+Result<std::uint8_t> peek_protocol_version(std::string_view bytes) { return envelope_version(bytes); }
+
+Result<SyncRequest> decode_sync_request(std::string_view b, const WireOptions& peer) {
+  return decode<SyncRequest>(b, MessageType::kSyncRequest, peer);
 }
-Result<ErrorResponse> decode_error_response(std::string_view b) {
-  return decode<ErrorResponse>(b, MessageType::kErrorResponse);
+Result<SyncResponse> decode_sync_response(std::string_view b, const WireOptions& peer) {
+  return decode<SyncResponse>(b, MessageType::kSyncResponse, peer);
 }
-Result<LoginRequest> decode_login_request(std::string_view b) { return decode<LoginRequest>(b, MessageType::kLoginRequest); }
-Result<LoginResponse> decode_login_response(std::string_view b) {
-  return decode<LoginResponse>(b, MessageType::kLoginResponse);
+Result<ErrorResponse> decode_error_response(std::string_view b, const WireOptions& peer) {
+  return decode<ErrorResponse>(b, MessageType::kErrorResponse, peer);
+}
+Result<LoginRequest> decode_login_request(std::string_view b, const WireOptions& peer) {
+  return decode<LoginRequest>(b, MessageType::kLoginRequest, peer);
+}
+Result<LoginResponse> decode_login_response(std::string_view b, const WireOptions& peer) {
+  return decode<LoginResponse>(b, MessageType::kLoginResponse, peer);
+}
+Result<SyncRequest> decode_sync_request(std::string_view b) { return decode_sync_request(b, WireOptions{}); }
+Result<SyncResponse> decode_sync_response(std::string_view b) { return decode_sync_response(b, WireOptions{}); }
+Result<ErrorResponse> decode_error_response(std::string_view b) { return decode_error_response(b, WireOptions{}); }
+Result<LoginRequest> decode_login_request(std::string_view b) { return decode_login_request(b, WireOptions{}); }
+Result<LoginResponse> decode_login_response(std::string_view b) { return decode_login_response(b, WireOptions{}); }
+
+Status undecodable_answer(const Status& why) {
+  const StatusCode code =
+      why.code() == StatusCode::kUnsupportedVersion ? StatusCode::kUnsupportedVersion : StatusCode::kCorruption;
+  return Status(code, why.reason(), "无法识别服务器的应答（协议版本或内容不兼容），请升级客户端或联系管理员",
+                "undecodable answer: " + why.to_string());
 }
 
 std::size_t encoded_size(const LogEntry& entry) {

@@ -2,6 +2,7 @@
 // codec (protocol.cpp) and the client's local store of round reports.
 #pragma once
 
+#include "jixiao/common/bounded_archive.h"
 #include "jixiao/sync/model_cereal.h"
 #include "jixiao/sync/protocol.h"
 
@@ -47,13 +48,42 @@ void serialize(Archive& ar, ErrorResponse& m, std::uint32_t /*version*/) {
   ar(m.request_id, m.code, m.reason, m.next, m.message);
 }
 
+// Capabilities travel as wire names (vector<string>) from protocol version
+// 3 on, after the release-2 fields: a version-2 envelope has the release-2
+// layout exactly. Names this build does not know are dropped, never an
+// error: a newer peer may offer more.
 template <class Archive>
-void serialize(Archive& ar, LoginRequest& m, std::uint32_t /*version*/) {
-  ar(m.user, m.device, m.password, m.token, m.client_version);
+void save_capabilities(Archive& ar, const Capabilities& caps) {
+  if (archive::wire_version(ar) >= kFirstCapabilityVersion) ar(caps.names());
 }
 template <class Archive>
-void serialize(Archive& ar, LoginResponse& m, std::uint32_t /*version*/) {
+void load_capabilities(Archive& ar, Capabilities& caps) {
+  caps = Capabilities{};
+  if (archive::wire_version(ar) < kFirstCapabilityVersion) return;
+  std::vector<std::string> names;
+  ar(names);
+  caps = Capabilities::from_names(names);
+}
+
+template <class Archive>
+void save(Archive& ar, const LoginRequest& m, std::uint32_t /*version*/) {
+  ar(m.user, m.device, m.password, m.token, m.client_version);
+  save_capabilities(ar, m.capabilities);
+}
+template <class Archive>
+void load(Archive& ar, LoginRequest& m, std::uint32_t /*version*/) {
+  ar(m.user, m.device, m.password, m.token, m.client_version);
+  load_capabilities(ar, m.capabilities);
+}
+template <class Archive>
+void save(Archive& ar, const LoginResponse& m, std::uint32_t /*version*/) {
   ar(m.token, m.user, m.unit_name, m.server_time_ms);
+  save_capabilities(ar, m.capabilities);
+}
+template <class Archive>
+void load(Archive& ar, LoginResponse& m, std::uint32_t /*version*/) {
+  ar(m.token, m.user, m.unit_name, m.server_time_ms);
+  load_capabilities(ar, m.capabilities);
 }
 
 }  // namespace jixiao::sync

@@ -18,7 +18,18 @@
 //   owner reconnects first), not from inside on_connection_lost().
 // - ErrorResponse with NextStep::kRetry, or a transient replica failure
 //   (kUnavailable): resent at the first tick one timeout later. Any other
-//   error ends the cycle: idle() is true and last_error() says why.
+//   error ends the cycle: idle() is true and last_error() says why. That
+//   includes kResetReplica until the reset is implemented (protocol.h).
+// - An answer that cannot be decoded while a request is in flight (an
+//   envelope of another version, a payload this build misreads, an unknown
+//   message type) ends the cycle with an error, never silently: the server
+//   would answer a resend the same way, and the person must learn that the
+//   client needs an upgrade. With nothing in flight it is ignored (no cycle
+//   to end). Messages of a known type that are no answer (a request, a
+//   login message) are ignored as before.
+// - An ErrorResponse with request_id 0 (the server could not decode the
+//   request, so it has no id to echo) answers the request in flight: left
+//   unmatched, it would be resent until the sync deadline.
 // - A transport that delivers the answer synchronously inside send_ is
 //   handled without recursion (sending_ / send_requested_).
 #include "jixiao/sync/sync_session.h"
@@ -59,7 +70,7 @@ void ClientSyncSession::send_next(std::chrono::milliseconds now) {
     again_ = false;
     retry_at_.reset();
     sent_at_ = now;
-    std::string bytes = encode_message(outstanding_);
+    std::string bytes = encode_message(outstanding_, peer_);
     allowance_ = timeout_;
     if (uplink_bytes_per_second_ > 0) {
       allowance_ += std::chrono::milliseconds(bytes.size() * 1000 / uplink_bytes_per_second_);
@@ -74,7 +85,7 @@ void ClientSyncSession::on_message(std::string_view bytes, std::chrono::millisec
   stats_.bytes_received += bytes.size();
   auto type = peek_message_type(bytes);
   if (!type) {
-    ++stats_.ignored;
+    give_up_undecodable(type.status());
     return;
   }
   switch (*type) {
@@ -92,10 +103,28 @@ void ClientSyncSession::on_message(std::string_view bytes, std::chrono::millisec
   ++stats_.ignored;
 }
 
+void ClientSyncSession::give_up_undecodable(const Status& why) {
+  if (!in_flight_) {
+    ++stats_.ignored;  // no cycle to end
+    return;
+  }
+  ++stats_.undecodable;
+  in_flight_ = false;
+  again_ = false;
+  retry_at_.reset();
+  const Status reported = undecodable_answer(why);
+  last_error_ = Status(reported.code(), reported.reason(), reported.message(),
+                       "request " + std::to_string(outstanding_.request_id) + ": " + reported.detail());
+}
+
 void ClientSyncSession::handle_response(std::string_view bytes, std::chrono::milliseconds now) {
-  auto response = decode_sync_response(bytes);
-  if (!response || !in_flight_ || response->request_id != outstanding_.request_id) {
-    ++stats_.ignored;  // undecodable, a duplicate, or the answer to a request given up on
+  auto response = decode_sync_response(bytes, peer_);
+  if (!response) {
+    give_up_undecodable(response.status());
+    return;
+  }
+  if (!in_flight_ || response->request_id != outstanding_.request_id) {
+    ++stats_.ignored;  // a duplicate, or the answer to a request given up on
     return;
   }
   in_flight_ = false;
@@ -122,8 +151,14 @@ void ClientSyncSession::handle_response(std::string_view bytes, std::chrono::mil
 }
 
 void ClientSyncSession::handle_error(std::string_view bytes, std::chrono::milliseconds now) {
-  auto error = decode_error_response(bytes);
-  if (!error || !in_flight_ || error->request_id != outstanding_.request_id) {
+  auto error = decode_error_response(bytes, peer_);
+  if (!error) {
+    give_up_undecodable(error.status());
+    return;
+  }
+  // request_id 0: the server could not read the request at all (its
+  // version, its content); with one request in flight, that is the one.
+  if (!in_flight_ || (error->request_id != outstanding_.request_id && error->request_id != 0)) {
     ++stats_.ignored;
     return;
   }
@@ -144,6 +179,7 @@ void ClientSyncSession::on_progress(std::chrono::milliseconds now) {
 }
 
 void ClientSyncSession::set_uplink_bytes_per_second(std::uint32_t rate) { uplink_bytes_per_second_ = rate; }
+void ClientSyncSession::set_wire_options(const WireOptions& peer) { peer_ = peer; }
 
 void ClientSyncSession::on_tick(std::chrono::milliseconds now) {
   if (in_flight_) {

@@ -1,7 +1,8 @@
 // An in-process server for the client's tests: a real AccountStore and a
 // real server::SyncService behind a Transport that hands every message to them, with
 // the login exchange a network front does (first message a LoginRequest,
-// every later one checked against the session again). The link can be cut
+// every later one checked against the session again, every answer encoded
+// with the wire options negotiated at login). The link can be cut
 // (`up = false`): connecting and sending then fail as a dead network does.
 #pragma once
 
@@ -89,12 +90,14 @@ class FakeServer {
     std::string token;
     server::SessionIdentity who;
     bool logged_in = false;
+    sync::WireOptions wire = sync::WireOptions::oldest();
   };
   std::string handle(Connection& c, std::string_view bytes) {
     auto type = sync::peek_message_type(bytes);
     if (type && *type == sync::MessageType::kLoginRequest) {
       auto req = sync::decode_login_request(bytes);
       if (!req) return error(req.status(), sync::NextStep::kGiveUp);
+      const sync::WireOptions wire = sync::negotiate(sync::peek_protocol_version(bytes).value(), req->capabilities);
       Result<std::string> token = std::string(req->token);
       if (!req->password.empty()) {
         token = accounts->login(req->user, req->password, req->device);
@@ -106,35 +109,50 @@ class FakeServer {
           token = Status(StatusCode::kPermissionDenied, "会话无效或已过期，请重新登录", "user");
         }
       }
-      if (!token) return error(token.status(), sync::NextStep::kReauthenticate);
-      c = Connection{*token, {req->user, req->device}, true};
+      if (!token) return error(token.status(), sync::NextStep::kReauthenticate, wire);
+      last_login_wire = wire;
+      c = Connection{*token, {req->user, req->device}, true, wire};
       sync::LoginResponse resp;
       resp.token = *token;
       resp.user = directory.users.at(req->user);
       if (const Unit* u = directory.organisation.find(resp.user.unit)) resp.unit_name = u->name;
       resp.server_time_ms = clock_.now().time_since_epoch().count();
-      return sync::encode_message(resp);
+      resp.capabilities = wire.caps;
+      return sync::encode_message(resp, wire);
     }
     if (!c.logged_in) {
       return error(Status(StatusCode::kPermissionDenied, "请先登录", "no login"), sync::NextStep::kReauthenticate);
     }
     if (auto session = accounts->authenticate(c.token, c.who.device); !session) {
-      return error(session.status(), sync::NextStep::kReauthenticate);
+      return error(session.status(), sync::NextStep::kReauthenticate, c.wire);
     }
-    if (auto req = sync::decode_sync_request(bytes)) {
+    if (auto version = sync::peek_protocol_version(bytes)) request_versions.push_back(*version);
+    if (auto req = sync::decode_sync_request(bytes, c.wire)) {
       for (const sync::Operation& op : req->ops) ops_received_.insert(op.id);
     }
-    return sync->handle_bytes(bytes, c.who);
+    std::string answer = sync->handle_bytes(bytes, c.who, c.wire);
+    ++sync_requests;
+    return rewrite_sync_answer ? rewrite_sync_answer(std::move(answer)) : answer;
   }
 
-  static std::string error(const Status& s, sync::NextStep next) {
+  static std::string error(const Status& s, sync::NextStep next,
+                           const sync::WireOptions& wire = sync::WireOptions::oldest()) {
     sync::ErrorResponse e;
     e.code = s.code();
     e.reason = s.reason();
     e.next = next;
     e.message = s.message();
-    return sync::encode_message(e);
+    return sync::encode_message(e, wire);
   }
+
+  // Sync requests handled (logins not counted), and their envelopes' versions.
+  std::size_t sync_requests = 0;
+  std::vector<unsigned> request_versions;
+  // What the last accepted login negotiated.
+  sync::WireOptions last_login_wire = sync::WireOptions::oldest();
+  // When set, every answer to a sync request passes through it (a server of
+  // another release, a damaged link).
+  std::function<std::string(std::string)> rewrite_sync_answer;
 
   bool up = true;
   std::size_t connects = 0;

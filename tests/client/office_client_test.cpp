@@ -537,6 +537,93 @@ TEST_F(OfficeClientTest, ARejectedChangeCanBeDiscardedByItsOpIdPrefix) {
   EXPECT_EQ(cli("p1", {"discard", op}).code, kExitUnreadable);
 }
 
+// ---- answers the client cannot read --------------------------------------------------------------
+
+// A server whose answers this client cannot decode (another protocol
+// version, content it does not know) would answer every resend the same
+// way: the sync fails at once with a message that says what to do, the
+// command exits non-zero, the daemon logs it, and the outbox is kept.
+TEST_F(OfficeClientTest, AnAnswerTheClientCannotReadFailsTheSyncSayingSoAndIsNotResent) {
+  ASSERT_EQ(cli("p1", {"register", "--server", "ws://127.0.0.1:9/sync", "--user", "p1", "--password-file",
+                       password_file()})
+                .code,
+            kExitOk);
+  const CliRun created = cli("p1", {"create", "project_self_eval_row_points", "--year", "2021"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const std::string id = created.out.substr(created.out.find("表单 ") + 7, 36);
+  const std::string kMessage = "无法识别服务器的应答（协议版本或内容不兼容），请升级客户端或联系管理员";
+
+  // Another protocol version.
+  std::size_t requests = server_.sync_requests;
+  server_.rewrite_sync_answer = [](std::string b) {
+    b[3] = static_cast<char>(sync::kProtocolVersion + 1);
+    return b;
+  };
+  const CliRun newer = cli("p1", {"sync"});
+  EXPECT_EQ(newer.code, kExitFailed);
+  EXPECT_NE(newer.err.find(kMessage), std::string::npos) << newer.err;
+  EXPECT_NE(newer.err.find("对方为第 4 版"), std::string::npos) << newer.err;
+  EXPECT_EQ(server_.sync_requests, requests + 1) << "not resent";
+
+  // Content it does not know (a byte more than it reads), through the
+  // library: kCorruption, well inside a short deadline.
+  requests = server_.sync_requests;
+  server_.rewrite_sync_answer = [](std::string b) {
+    b += '\x01';
+    const auto length = static_cast<std::uint32_t>(b.size() - sync::kEnvelopeBytes);
+    for (std::size_t i = 0; i < 4; ++i) b[8 + i] = static_cast<char>((length >> (8 * i)) & 0xFFu);
+    return b;
+  };
+  ClientOptions o = options("p1");
+  o.request_timeout = std::chrono::milliseconds(200);
+  o.sync_deadline = std::chrono::milliseconds(5000);
+  auto client = OfficeClient::open(o);
+  ASSERT_TRUE(client.is_ok()) << client.status().to_string();
+  auto result = (*client)->sync();
+  ASSERT_FALSE(result.is_ok());
+  EXPECT_EQ(result.status().code(), StatusCode::kCorruption) << result.status().to_string();
+  EXPECT_EQ(result.status().message(), kMessage);
+  EXPECT_EQ(server_.sync_requests, requests + 1) << "not resent";
+  client->reset();
+
+  // The daemon logs it.
+  const CliRun daemon = cli("p1", {"daemon", "--interval", "60", "--max-cycles", "1"});
+  EXPECT_EQ(daemon.code, kExitFailed);
+  EXPECT_NE(daemon.out.find("同步失败：" + kMessage), std::string::npos) << daemon.out;
+
+  // Nothing was lost: the form is still waiting to be confirmed, and once
+  // the answers are readable again it is.
+  const auto pending = [&] {
+    auto c = open("p1");
+    auto forms = c->forms();
+    EXPECT_TRUE(forms.is_ok()) << forms.status().to_string();
+    return forms.is_ok() && forms->size() == 1 ? forms->front().summary.pending_ops : std::size_t{999};
+  };
+  EXPECT_EQ(pending(), 1u);
+  server_.rewrite_sync_answer = nullptr;
+  const CliRun synced = cli("p1", {"sync"});
+  EXPECT_EQ(synced.code, kExitOk) << synced.err;
+  EXPECT_EQ(pending(), 0u);
+  EXPECT_TRUE(server_.sync->replica(id).is_ok());
+}
+
+// The client offers every capability it knows at login, in a version-3
+// envelope, and speaks version 3 afterwards.
+TEST_F(OfficeClientTest, TheClientOffersItsCapabilitiesAndUsesWhatWasNegotiated) {
+  std::vector<unsigned> answers;
+  server_.rewrite_sync_answer = [&](std::string b) {
+    answers.push_back(static_cast<unsigned char>(b[3]));
+    return b;
+  };
+  auto c = registered("p1");
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(server_.last_login_wire, (sync::WireOptions{3, sync::Capabilities{sync::Capability::kUnassignedHolder}}));
+  ASSERT_FALSE(server_.request_versions.empty());
+  for (unsigned v : server_.request_versions) EXPECT_EQ(v, 3u);
+  ASSERT_EQ(answers.size(), server_.request_versions.size());
+  for (unsigned v : answers) EXPECT_EQ(v, 3u);
+}
+
 // ---- the daemon over the command line --------------------------------------------------------
 
 TEST_F(OfficeClientTest, TheDaemonBacksOffWhileTheLinkIsDownAndSyncsWhenItIsBack) {

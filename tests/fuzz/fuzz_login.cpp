@@ -13,7 +13,7 @@ namespace {
 // the comparison is spelled out field by field.
 bool same(const jixiao::sync::LoginResponse& a, const jixiao::sync::LoginResponse& b) {
   return a.token == b.token && a.unit_name == b.unit_name && a.server_time_ms == b.server_time_ms &&
-         a.user.id == b.user.id && a.user.display_name == b.user.display_name && a.user.unit == b.user.unit &&
+         a.capabilities == b.capabilities && a.user.id == b.user.id && a.user.display_name == b.user.display_name && a.user.unit == b.user.unit &&
          a.user.roles == b.user.roles && a.user.disabled == b.user.disabled;
 }
 

@@ -230,18 +230,25 @@ void write_sync_seeds(SeedWriter& seeds) {
   rounds.request_id = 9;
   rounds.rounds.push_back(sample_round_report());
   seeds.write("fuzz_sync_response", "rounds", encode_message(rounds));
+  // As an office client of release 2 and a version-3 one without
+  // capabilities read them (FormProgress without `unassigned`).
+  seeds.write("fuzz_sync_response", "rounds_v2", encode_message(rounds, WireOptions{2, {}}));
+  seeds.write("fuzz_sync_response", "rounds_v3_no_caps", encode_message(rounds, WireOptions{3, {}}));
 
   const std::string error =
       encode_message(ErrorResponse{7, StatusCode::kUnavailable, 0, NextStep::kRetry, "服务器繁忙，请稍后重试"});
 
-  LoginRequest password{"p1", "dev-p1", "密码123", "", "jixiao 0.1.0"};
-  LoginRequest resume{"p1", "dev-p1", "", "tok-0123456789abcdef", "jixiao 0.1.0"};
+  LoginRequest password{"p1", "dev-p1", "密码123", "", "jixiao 0.1.0", Capabilities::all()};
+  LoginRequest resume{"p1", "dev-p1", "", "tok-0123456789abcdef", "jixiao 0.1.0", Capabilities::all()};
   LoginResponse welcome;
   welcome.token = "tok-0123456789abcdef";
   welcome.user = User{"p1", "张三", "731101", {Role::kPreparer, Role::kUnitReviewer}, false};
   welcome.unit_name = "竞秀区科协";
   welcome.server_time_ms = 1'637'560'000'000;
+  welcome.capabilities = Capabilities::all();
   seeds.write("fuzz_login", "request_password", encode_message(password));
+  seeds.write("fuzz_login", "request_password_v2", encode_message(password, WireOptions{2, {}}));
+  seeds.write("fuzz_login", "response_v2", encode_message(welcome, WireOptions{2, {}}));
   seeds.write("fuzz_login", "request_token", encode_message(resume));
   seeds.write("fuzz_login", "response", encode_message(welcome));
 

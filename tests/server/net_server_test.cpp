@@ -117,6 +117,7 @@ class NetServerTest : public ::testing::Test {
       users += "p" + std::to_string(i) + ",填报人" + std::to_string(i) + ",731101,preparer,pass2022word" +
                std::to_string(i) + "\n";
     }
+    users += "f1,财政局审核人,F001,finance_reviewer,pass2022word1\n";  // opens rounds
     auto imported = accounts_->import_users_csv(users);
     ASSERT_TRUE(imported.is_ok()) << imported.status().to_string();
 
@@ -621,6 +622,165 @@ TEST_F(NetServerTest, HealthAndStatusAnswerOverPlainHttp) {
 
   const std::string missing = http_get(net_->port(), "/nothing-here");
   EXPECT_EQ(missing.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << missing;
+}
+
+// ---- protocol versions and capabilities ---------------------------------------------------
+
+// A LoginRequest in a version-3 envelope offering `names` as they travel,
+// known to this build or not (the struct cannot hold unknown ones).
+std::string login_offering(const std::string& user, const std::string& device, const std::string& password,
+                           const std::vector<std::string>& names) {
+  std::string bytes = sync::encode_message(sync::LoginRequest{user, device, password, "", "test", {}},
+                                           sync::WireOptions{3, {}}, sync::Compression::kNone);
+  bytes.resize(bytes.size() - 8);  // the empty list's count
+  const auto put_u64 = [&](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) bytes += static_cast<char>((v >> (8 * i)) & 0xFFu);
+  };
+  put_u64(names.size());
+  for (const std::string& n : names) {
+    put_u64(n.size());
+    bytes += n;
+  }
+  const auto length = static_cast<std::uint32_t>(bytes.size() - sync::kEnvelopeBytes);
+  for (std::size_t i = 0; i < 4; ++i) bytes[8 + i] = static_cast<char>((length >> (8 * i)) & 0xFFu);
+  return bytes;
+}
+
+unsigned envelope_version(const std::string& bytes) { return bytes.size() > 3 ? static_cast<unsigned char>(bytes[3]) : 0u; }
+
+// The server has the capability "unassigned-holder". A current client gets
+// it negotiated and FormProgress::unassigned in its round reports; an office
+// client of release 2 (version-2 envelopes, release 2's bytes: see
+// capabilities_test.cpp) and a version-3 client without the capability log
+// in, push and pull, and read every answer in the layout they know.
+TEST_F(NetServerTest, ClientsWithoutTheCapabilityKeepSyncingAndACurrentOneGetsItNegotiated) {
+  start(plain_config());
+  const sync::WireOptions release2{2, {}};
+  const sync::WireOptions v3_no_caps{3, {}};
+
+  // A current client of the finance bureau, offering a capability from the
+  // future too: only what both sides know is negotiated.
+  auto current = connected();
+  ASSERT_NE(current, nullptr);
+  auto login_answer =
+      roundtrip(*current, login_offering("f1", "dev-f1", password_of("f1"), {"row-comments", "unassigned-holder"}));
+  ASSERT_TRUE(login_answer.is_ok()) << login_answer.status().to_string();
+  EXPECT_EQ(3u, envelope_version(*login_answer));
+  auto login = sync::decode_login_response(*login_answer);
+  ASSERT_TRUE(login.is_ok()) << describe(*login_answer);
+  EXPECT_EQ(sync::Capabilities{sync::Capability::kUnassignedHolder}, login->capabilities);
+  const sync::WireOptions negotiated{3, login->capabilities};
+
+  // It opens a round for 731101.
+  workflow::RoundSpec spec;
+  spec.round_id = "round-2021";
+  spec.fiscal_year = 2021;
+  spec.notice_number = "保财预[2021]4号";
+  spec.deadline = workflow::utc_time(2099, 12, 31, 17, 0);
+  spec.requirements = {{"731101", {"project_self_eval_row_points"}}};
+  sync::Operation open{new_uuid_v4(), spec.round_id, "f1", "dev-f1", hlc_.now(), 0, sync::OpenRound{spec}};
+  auto opened =
+      roundtrip(*current, sync::encode_message(sync::SyncRequest{1, "dev-f1", "f1", 0, {open}, sync::kMaxPayloadBytes},
+                                               negotiated));
+  ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+  EXPECT_EQ(3u, envelope_version(*opened));
+  auto report = sync::decode_sync_response(*opened, negotiated);
+  ASSERT_TRUE(report.is_ok()) << describe(*opened);
+  ASSERT_EQ(1u, report->results.size());
+  EXPECT_GT(report->results[0].seq, 0u) << report->results[0].message;
+  ASSERT_EQ(1u, report->rounds.size());
+  ASSERT_EQ(1u, report->rounds[0].progress.size());
+  EXPECT_EQ("731101", report->rounds[0].progress[0].unit);
+  EXPECT_EQ(workflow::ProgressKind::kNotStarted, report->rounds[0].progress[0].kind);
+  EXPECT_FALSE(report->rounds[0].progress[0].unassigned);
+  // The field is on the wire for it: read without the capability, the
+  // same answer has a byte too many.
+  EXPECT_FALSE(sync::decode_sync_response(*opened, v3_no_caps).is_ok());
+
+  // Release 2: a refusal before login comes in version 2, so it can read it.
+  auto old = connected();
+  ASSERT_NE(old, nullptr);
+  auto early = roundtrip(*old, sync::encode_message(sync::SyncRequest{5, "dev-p1", "p1", 0, {}, sync::kMaxPayloadBytes},
+                                                    release2));
+  ASSERT_TRUE(early.is_ok()) << early.status().to_string();
+  EXPECT_EQ(2u, envelope_version(*early));
+  auto refusal = sync::decode_error_response(*early, release2);
+  ASSERT_TRUE(refusal.is_ok()) << describe(*early);
+  EXPECT_EQ(StatusCode::kPermissionDenied, refusal->code);
+  EXPECT_EQ(5u, refusal->request_id);
+
+  // Release 2 logs in and pushes a new form.
+  auto old_login = roundtrip(*old, sync::encode_message(sync::LoginRequest{"p1", "dev-p1", password_of("p1"), "",
+                                                                           "jixiao 0.1.0", {}},
+                                                        release2));
+  ASSERT_TRUE(old_login.is_ok()) << old_login.status().to_string();
+  EXPECT_EQ(2u, envelope_version(*old_login));
+  auto old_session = sync::decode_login_response(*old_login, release2);
+  ASSERT_TRUE(old_session.is_ok()) << describe(*old_login);
+  EXPECT_TRUE(old_session->capabilities.empty());
+  EXPECT_EQ("p1", old_session->user.id);
+  sync::Operation create{new_uuid_v4(), new_uuid_v4(), "p1", "dev-p1", hlc_.now(), 0,
+                         sync::CreateForm{{"project_self_eval_row_points", 1}, "731101", "竞秀区科协", 2021,
+                                          MoneyUnit::kWanYuan}};
+  auto pushed = roundtrip(
+      *old, sync::encode_message(sync::SyncRequest{6, "dev-p1", "p1", 0, {create}, sync::kMaxPayloadBytes}, release2));
+  ASSERT_TRUE(pushed.is_ok()) << pushed.status().to_string();
+  EXPECT_EQ(2u, envelope_version(*pushed));
+  auto pushed_answer = sync::decode_sync_response(*pushed, release2);
+  ASSERT_TRUE(pushed_answer.is_ok()) << describe(*pushed);
+  ASSERT_EQ(1u, pushed_answer->results.size());
+  EXPECT_GT(pushed_answer->results[0].seq, 0u) << pushed_answer->results[0].message;
+  EXPECT_EQ(spec.round_id, sync_->replica(create.form_id)->workflow.round_id);
+
+  // Release 2 of the finance bureau pulls the round report, in release 2's
+  // layout: the form just created shows as a draft.
+  auto old_bureau = connected();
+  ASSERT_NE(old_bureau, nullptr);
+  auto bureau_login = roundtrip(*old_bureau, sync::encode_message(sync::LoginRequest{"f1", "dev-f1-old",
+                                                                                     password_of("f1"), "", "", {}},
+                                                                  release2));
+  ASSERT_TRUE(bureau_login.is_ok());
+  ASSERT_TRUE(sync::decode_login_response(*bureau_login, release2).is_ok()) << describe(*bureau_login);
+  auto pulled = roundtrip(*old_bureau, sync::encode_message(sync::SyncRequest{1, "dev-f1-old", "f1", 0, {},
+                                                                              sync::kMaxPayloadBytes},
+                                                            release2));
+  ASSERT_TRUE(pulled.is_ok());
+  EXPECT_EQ(2u, envelope_version(*pulled));
+  auto old_report = sync::decode_sync_response(*pulled, release2);
+  ASSERT_TRUE(old_report.is_ok()) << describe(*pulled);
+  ASSERT_EQ(1u, old_report->rounds.size());
+  EXPECT_EQ("保财预[2021]4号", old_report->rounds[0].round.spec.notice_number);
+  ASSERT_EQ(1u, old_report->rounds[0].progress.size());
+  EXPECT_EQ(workflow::ProgressKind::kDraft, old_report->rounds[0].progress[0].kind);
+
+  // A version-3 client without the capability: version-3 envelopes, no field.
+  auto plain3 = connected();
+  ASSERT_NE(plain3, nullptr);
+  auto plain_login = roundtrip(*plain3, login_offering("f1", "dev-f1-v3", password_of("f1"), {}));
+  ASSERT_TRUE(plain_login.is_ok());
+  EXPECT_EQ(3u, envelope_version(*plain_login));
+  auto plain_session = sync::decode_login_response(*plain_login);
+  ASSERT_TRUE(plain_session.is_ok()) << describe(*plain_login);
+  EXPECT_TRUE(plain_session->capabilities.empty());
+  auto plain_pull = roundtrip(
+      *plain3, sync::encode_message(sync::SyncRequest{1, "dev-f1-v3", "f1", 0, {}, sync::kMaxPayloadBytes}, v3_no_caps));
+  ASSERT_TRUE(plain_pull.is_ok());
+  EXPECT_EQ(3u, envelope_version(*plain_pull));
+  auto plain_report = sync::decode_sync_response(*plain_pull, v3_no_caps);
+  ASSERT_TRUE(plain_report.is_ok()) << describe(*plain_pull);
+  ASSERT_EQ(1u, plain_report->rounds.size());
+  EXPECT_EQ(old_report->rounds, plain_report->rounds);
+  EXPECT_FALSE(sync::decode_sync_response(*plain_pull, negotiated).is_ok());
+
+  // The current client, still connected, sees the draft too, with the field.
+  auto again = roundtrip(*current, sync::encode_message(sync::SyncRequest{2, "dev-f1", "f1", report->cursor, {},
+                                                                          sync::kMaxPayloadBytes},
+                                                        negotiated));
+  ASSERT_TRUE(again.is_ok());
+  auto current_report = sync::decode_sync_response(*again, negotiated);
+  ASSERT_TRUE(current_report.is_ok()) << describe(*again);
+  EXPECT_EQ(old_report->rounds, current_report->rounds);
+  EXPECT_FALSE(sync::decode_sync_response(*again, v3_no_caps).is_ok());
 }
 
 // ---- load ---------------------------------------------------------------------------------

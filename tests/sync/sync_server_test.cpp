@@ -406,6 +406,44 @@ TEST_F(SyncServerTest, TheBureauOpensARoundAndSeesWhereEveryUnitStands) {
   EXPECT_EQ(send("c1", {}).rounds.at(0).progress.size(), 2u);
 }
 
+// A disabled user who alone held a stage leaves it held by nobody: the
+// bureau's round progress says 待重新指派 for that form until someone of the
+// role is enabled again. Read from the index columns and the live directory.
+TEST_F(SyncServerTest, AFormWhoseOnlyReviewerIsDisabledShowsAsAwaitingReassignment) {
+  workflow::RoundSpec spec;
+  spec.round_id = "round-2021";
+  spec.fiscal_year = 2021;
+  spec.notice_number = "保财预[2021]4号";
+  spec.deadline = workflow::utc_time(2022, 3, 31, 17, 0);
+  spec.requirements = {{"731101", {"project_self_eval_row_points"}}};
+  ASSERT_GT(send("f1", {op("f1", spec.round_id, OpenRound{spec})}).results.at(0).seq, 0u);
+  const FormId id = create_form();
+  ASSERT_GT(send("p1", {op("p1", id, WorkflowAction{Action::kSubmit, 0, hash_of(id), {}, {}, {}})}).results.at(0).seq, 0u);
+  const auto progress = [&] {
+    const SyncResponse bureau = send("f1", {});
+    EXPECT_EQ(bureau.rounds.size(), 1u);
+    return bureau.rounds.empty() ? workflow::FormProgress{} : bureau.rounds[0].progress.at(0);
+  };
+  workflow::FormProgress p = progress();
+  EXPECT_EQ(p.kind, workflow::ProgressKind::kInReview);
+  ASSERT_TRUE(p.holder.has_value());
+  EXPECT_EQ(p.holder->role, Role::kUnitReviewer);
+  EXPECT_FALSE(p.unassigned);
+
+  const auto set_disabled = [&](bool disabled) {
+    auto tx = server_->store().begin_write();
+    ASSERT_TRUE(tx.is_ok());
+    ASSERT_TRUE((*tx)->set_user_disabled("r1", disabled).is_ok());
+    ASSERT_TRUE((*tx)->commit().is_ok());
+  };
+  set_disabled(true);  // r1 is 731101's only unit reviewer
+  p = progress();
+  EXPECT_TRUE(p.unassigned);
+  EXPECT_NE(p.describe().find("待重新指派"), std::string::npos) << p.describe();
+  set_disabled(false);
+  EXPECT_FALSE(progress().unassigned);
+}
+
 }  // namespace
 }  // namespace jixiao::sync
 

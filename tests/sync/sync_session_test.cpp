@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 
 #include "jixiao/common/form_json.h"
@@ -169,7 +170,7 @@ TEST_F(SyncSessionTest, BeginWhileInFlightSendsNothingNowAndRunsOneMoreCycleAfte
   EXPECT_EQ(2u, sent_.size());
 }
 
-TEST_F(SyncSessionTest, AnswersToOtherRequestsDuplicatesAndGarbageAreIgnored) {
+TEST_F(SyncSessionTest, AnswersToOtherRequestsAndDuplicatesAreIgnored) {
   new_form();
   session_->begin(milliseconds(0));
   const SyncRequest req = request(0);
@@ -178,14 +179,11 @@ TEST_F(SyncSessionTest, AnswersToOtherRequestsDuplicatesAndGarbageAreIgnored) {
   SyncResponse other = resp;
   other.request_id = 99;
   session_->on_message(encode_message(other), milliseconds(1));
-  session_->on_message("not a message", milliseconds(1));
   session_->on_message(encode_message(req), milliseconds(1));  // a request is no answer
-  std::string truncated = encode_message(resp);
-  truncated.pop_back();
-  session_->on_message(truncated, milliseconds(1));
   session_->on_message(encode_message(ErrorResponse{99, StatusCode::kInternal, 0, NextStep::kGiveUp, "错误"}),
                        milliseconds(1));
-  EXPECT_EQ(5u, session_->stats().ignored);
+  EXPECT_EQ(3u, session_->stats().ignored);
+  EXPECT_EQ(0u, session_->stats().undecodable);
   EXPECT_TRUE(session_->in_flight());
   EXPECT_EQ(0u, replica_->cursor());
 
@@ -193,10 +191,130 @@ TEST_F(SyncSessionTest, AnswersToOtherRequestsDuplicatesAndGarbageAreIgnored) {
   EXPECT_EQ(1u, session_->stats().responses_applied);
   const auto hashes = replica_->replica_hashes();
   session_->on_message(encode_message(resp), milliseconds(3));  // a duplicate
-  EXPECT_EQ(6u, session_->stats().ignored);
+  EXPECT_EQ(4u, session_->stats().ignored);
   EXPECT_EQ(1u, session_->stats().responses_applied);
   EXPECT_EQ(hashes, replica_->replica_hashes());
   EXPECT_TRUE(session_->idle());
+  // Garbage with nothing in flight ends no cycle: ignored.
+  session_->on_message("not a message", milliseconds(4));
+  EXPECT_EQ(5u, session_->stats().ignored);
+  EXPECT_EQ(0u, session_->stats().undecodable);
+  EXPECT_TRUE(session_->last_error().is_ok());
+}
+
+// An answer this client cannot read (a server of a newer release that
+// spoke another version, a payload it misreads) would come back the same
+// way for every resend: the cycle ends at once with an error that tells the
+// person what to do, the outbox is kept, and nothing is resent.
+TEST_F(SyncSessionTest, AnUndecodableAnswerEndsTheCycleWithAnErrorAndIsNotResent) {
+  new_form();
+  struct Case {
+    const char* name;
+    std::function<std::string(std::string)> damage;
+    StatusCode code;
+  };
+  const std::vector<Case> cases = {
+      {"another protocol version",
+       [](std::string b) {
+         b[3] = static_cast<char>(kProtocolVersion + 1);
+         return b;
+       },
+       StatusCode::kUnsupportedVersion},
+      {"a payload with a byte more",
+       [](std::string b) {
+         b += '\x01';
+         const auto length = static_cast<std::uint32_t>(b.size() - kEnvelopeBytes);
+         for (std::size_t i = 0; i < 4; ++i) b[8 + i] = static_cast<char>((length >> (8 * i)) & 0xFFu);
+         return b;
+       },
+       StatusCode::kCorruption},
+      {"a truncated answer",
+       [](std::string b) {
+         b.pop_back();
+         return b;
+       },
+       StatusCode::kCorruption},
+      {"an unknown message type", [](std::string b) {
+         b[4] = 42;
+         return b;
+       },
+       StatusCode::kCorruption},
+  };
+  std::uint64_t undecodable = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::size_t before = sent_.size();
+    session_->begin(milliseconds(0));
+    ASSERT_EQ(before + 1, sent_.size());
+    const std::string good = server_.answer(sent_.back());
+    session_->on_message(c.damage(good), milliseconds(10));
+    EXPECT_EQ(++undecodable, session_->stats().undecodable);
+    EXPECT_FALSE(session_->in_flight());
+    EXPECT_TRUE(session_->idle());
+    const Status& error = session_->last_error();
+    EXPECT_EQ(c.code, error.code());
+    EXPECT_EQ("无法识别服务器的应答（协议版本或内容不兼容），请升级客户端或联系管理员", error.message());
+    EXPECT_NE(std::string::npos, error.detail().find("request " + std::to_string(sent_.size())))
+        << error.detail();
+    // Ten minutes of ticks: nothing is sent again.
+    for (int t = 1; t <= 600; ++t) session_->on_tick(milliseconds(t * 1000));
+    EXPECT_EQ(before + 1, sent_.size());
+    EXPECT_EQ(0u, session_->stats().resends);
+    EXPECT_EQ(1u, replica_->pending().size());  // kept for the next sync
+    EXPECT_EQ(0u, replica_->cursor());
+  }
+  // The next sync (say, after the upgrade) runs normally.
+  session_->begin(milliseconds(700'000));
+  answer(sent_.size() - 1, milliseconds(700'001));
+  EXPECT_TRUE(session_->last_error().is_ok());
+  EXPECT_TRUE(replica_->pending().empty());
+}
+
+// The server could not read the request (its version, its content), so
+// its refusal carries request_id 0: it answers the request in flight.
+TEST_F(SyncSessionTest, ARefusalWithoutARequestIdAnswersTheRequestInFlight) {
+  new_form();
+  session_->begin(milliseconds(0));
+  session_->on_message(encode_message(ErrorResponse{0, StatusCode::kUnsupportedVersion, 1013, NextStep::kGiveUp,
+                                                    "客户端与服务器的同步协议版本不一致，请升级"}),
+                       milliseconds(10));
+  EXPECT_EQ(1u, session_->stats().errors);
+  EXPECT_EQ(0u, session_->stats().ignored);
+  EXPECT_TRUE(session_->idle());
+  EXPECT_EQ(StatusCode::kUnsupportedVersion, session_->last_error().code());
+  session_->on_tick(milliseconds(600'000));
+  EXPECT_EQ(1u, sent_.size());
+}
+
+// Until the restore issue implements the reset, kResetReplica is a give-up
+// that reports the server's message; the replica and its outbox stay.
+TEST_F(SyncSessionTest, ResetReplicaEndsTheCycleAndKeepsTheOutbox) {
+  new_form();
+  session_->begin(milliseconds(0));
+  session_->on_message(error_for(1, NextStep::kResetReplica, StatusCode::kFailedPrecondition,
+                                 "服务器已从备份恢复，本机数据需要重新下载"),
+                       milliseconds(10));
+  EXPECT_TRUE(session_->idle());
+  EXPECT_EQ(StatusCode::kFailedPrecondition, session_->last_error().code());
+  EXPECT_EQ("服务器已从备份恢复，本机数据需要重新下载", session_->last_error().message());
+  session_->on_tick(milliseconds(600'000));
+  EXPECT_EQ(1u, sent_.size());
+  EXPECT_EQ(1u, replica_->pending().size());
+}
+
+// Against a server that logged this client in at version 2, requests go in
+// version-2 envelopes and version-2 answers are read.
+TEST_F(SyncSessionTest, RequestsAndAnswersUseTheNegotiatedWireOptions) {
+  const FormId id = new_form();
+  session_->set_wire_options(WireOptions{2, {}});
+  session_->begin(milliseconds(0));
+  ASSERT_EQ(1u, sent_.size());
+  EXPECT_EQ(2, static_cast<int>(static_cast<unsigned char>(sent_[0][3])));
+  const SyncRequest req = decode_sync_request(sent_[0], WireOptions{2, {}}).value();
+  session_->on_message(encode_message(server_.handle(req), WireOptions{2, {}}), milliseconds(1));
+  EXPECT_EQ(1u, session_->stats().responses_applied);
+  EXPECT_TRUE(session_->last_error().is_ok());
+  EXPECT_TRUE(replica_->confirmed(id).is_ok());
 }
 
 TEST_F(SyncSessionTest, NoAnswerWithinTheTimeoutResendsAFreshRequest) {

@@ -159,5 +159,26 @@ TEST_F(Rounds, ProgressAnswersForEveryUnitAndFormKind) {
   EXPECT_EQ(round_progress(round, subs, engines, utc_time(2021, 3, 20))[0].describe(), "已退回，退回1次");
 }
 
+// A stage with nobody to act at it says so right after who holds the form.
+TEST(RoundProgress, AnUnassignedHolderIsDescribedAsWaitingForReassignment) {
+  FormProgress fp;
+  fp.unit = "156101";
+  fp.form_kind = "project";
+  fp.kind = ProgressKind::kInReview;
+  fp.submissions = 1;
+  fp.holder = Holder{"unit_review", "单位审核", Role::kUnitReviewer, "156101"};
+  EXPECT_FALSE(fp.unassigned);  // the default: what an older server's report reads as
+  EXPECT_EQ(fp.describe(), "单位审核（156101 单位审核人）");
+  fp.unassigned = true;
+  fp.return_count = 1;
+  fp.overdue = true;
+  EXPECT_EQ(fp.describe(), "单位审核（156101 单位审核人），待重新指派，退回1次，已逾期");
+  fp.kind = ProgressKind::kSubmittedToFinance;
+  fp.holder = Holder{"finance_review", "财政局审核", Role::kFinanceReviewer, "F001"};
+  fp.return_count = 0;
+  fp.overdue = false;
+  EXPECT_EQ(fp.describe(), "已报送财政局，财政局审核（F001 财政局审核人），待重新指派");
+}
+
 }  // namespace
 }  // namespace jixiao::workflow

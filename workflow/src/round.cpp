@@ -144,6 +144,7 @@ std::string FormProgress::describe() const {
   } else {
     out = std::string(progress_name(kind));
   }
+  if (unassigned) out += "，待重新指派";
   if (return_count > 0) out += "，退回" + std::to_string(return_count) + "次";
   if (overdue) out += "，已逾期";
   return out;

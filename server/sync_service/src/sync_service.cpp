@@ -167,6 +167,14 @@ struct SyncService::Impl {
     return it == users.end() ? nullptr : &it->second;
   }
 
+  // Whether an enabled user of `unit` holds `role`.
+  bool anyone_can_act(Role role, const UnitCode& unit) const {
+    return std::any_of(users.begin(), users.end(), [&](const auto& entry) {
+      const User& u = entry.second;
+      return !u.disabled && u.unit == unit && u.has_role(role);
+    });
+  }
+
   // ---- one request --------------------------------------------------------------------
 
   struct Request {
@@ -385,6 +393,9 @@ struct SyncService::Impl {
       sync::RoundReport report;
       for (auto& p : workflow::round_progress(*round, states, engine_ptrs, clock.now())) {
         if (unit->level == UnitLevel::kCity && !org.is_within(p.unit, unit->code)) continue;
+        // 待重新指派: the stage that holds the form has nobody left to act
+        // (its role's users in the acting unit are all disabled or gone).
+        p.unassigned = p.holder && !anyone_can_act(p.holder->role, p.holder->unit);
         report.progress.push_back(std::move(p));
       }
       report.round = *round;
@@ -478,18 +489,18 @@ Result<SyncResponse> SyncService::handle(const SyncRequest& request, const Sessi
   return response;
 }
 
-std::string SyncService::handle_bytes(std::string_view bytes, const SessionIdentity& who) {
-  auto request = sync::decode_sync_request(bytes);
+std::string SyncService::handle_bytes(std::string_view bytes, const SessionIdentity& who, const WireOptions& peer) {
+  auto request = sync::decode_sync_request(bytes, peer);
   sync::ErrorResponse error;
   if (!request) {
     error.code = request.status().code();
     error.reason = request.status().reason();
     error.message = request.status().message();
     error.next = sync::NextStep::kGiveUp;
-    return sync::encode_message(error);
+    return sync::encode_message(error, peer);
   }
   auto response = handle(*request, who);
-  if (response) return sync::encode_message(*response);
+  if (response) return sync::encode_message(*response, peer);
   error.request_id = request->request_id;
   error.code = response.status().code();
   error.reason = response.status().reason();
@@ -497,7 +508,7 @@ std::string SyncService::handle_bytes(std::string_view bytes, const SessionIdent
   error.next = error.code == StatusCode::kUnavailable        ? sync::NextStep::kRetry
                : error.code == StatusCode::kPermissionDenied ? sync::NextStep::kReauthenticate
                                                              : sync::NextStep::kGiveUp;
-  return sync::encode_message(error);
+  return sync::encode_message(error, peer);
 }
 
 Status SyncService::record_audit(workflow::AuditEvent event) {

@@ -13,6 +13,13 @@
 //   behaviour).
 // It throws cereal::Exception on violation; from_bytes() turns that into a
 // Status.
+//
+// Both archives carry the WireOptions of whoever reads the bytes (the
+// peer's protocol version and negotiated capabilities; wire_options.h), so
+// a serialize function writes and reads a field added under a capability
+// only for a peer that has it: archive::has_capability(ar, c),
+// archive::wire_version(ar). Without options: this build's own (local
+// blobs).
 #pragma once
 
 #include <bit>
@@ -25,6 +32,7 @@
 #include <type_traits>
 
 #include "jixiao/common/status.h"
+#include "jixiao/common/wire_options.h"
 
 namespace jixiao::archive {
 
@@ -33,18 +41,22 @@ static_assert(std::endian::native == std::endian::little,
 
 class BoundedOutputArchive : public cereal::OutputArchive<BoundedOutputArchive, cereal::AllowEmptyClassElision> {
  public:
-  explicit BoundedOutputArchive(std::string& out) : OutputArchive(this), out_(out) {}
+  explicit BoundedOutputArchive(std::string& out, const WireOptions& peer = {})
+      : OutputArchive(this), out_(out), peer_(peer) {}
   void saveBinary(const void* data, std::size_t size) {
     if (size != 0) out_.append(static_cast<const char*>(data), size);
   }
+  const WireOptions& peer() const { return peer_; }
 
  private:
   std::string& out_;
+  WireOptions peer_;
 };
 
 class BoundedInputArchive : public cereal::InputArchive<BoundedInputArchive, cereal::AllowEmptyClassElision> {
  public:
-  explicit BoundedInputArchive(std::string_view in) : InputArchive(this), in_(in) {}
+  explicit BoundedInputArchive(std::string_view in, const WireOptions& peer = {})
+      : InputArchive(this), in_(in), peer_(peer) {}
   void loadBinary(void* data, std::size_t size) {
     if (size == 0) return;  // an empty vector's data() may be null: no memcpy
     if (size > remaining()) throw cereal::Exception("message truncated");
@@ -52,11 +64,21 @@ class BoundedInputArchive : public cereal::InputArchive<BoundedInputArchive, cer
     pos_ += size;
   }
   std::size_t remaining() const { return in_.size() - pos_; }
+  const WireOptions& peer() const { return peer_; }
 
  private:
   std::string_view in_;
   std::size_t pos_ = 0;
+  WireOptions peer_;
 };
+
+// Whether the bytes' reader has negotiated `c`: a field added under `c` is
+// written and read only then.
+inline bool has_capability(const BoundedOutputArchive& ar, Capability c) { return ar.peer().caps.has(c); }
+inline bool has_capability(const BoundedInputArchive& ar, Capability c) { return ar.peer().caps.has(c); }
+// The protocol version of the envelope the bytes travel in.
+inline std::uint8_t wire_version(const BoundedOutputArchive& ar) { return ar.peer().version; }
+inline std::uint8_t wire_version(const BoundedInputArchive& ar) { return ar.peer().version; }
 
 template <class T>
 std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_SAVE_FUNCTION_NAME(BoundedOutputArchive& ar, const T& t) {
@@ -125,23 +147,24 @@ CEREAL_SETUP_ARCHIVE_TRAITS(jixiao::archive::BoundedInputArchive, jixiao::archiv
 
 namespace jixiao::archive {
 
-// Encodes `value` (cereal functions required) into bytes.
+// Encodes `value` (cereal functions required) into bytes, for a reader with
+// `options` (default: this build).
 template <class T>
-std::string to_bytes(const T& value) {
+std::string to_bytes(const T& value, const WireOptions& options = {}) {
   std::string out;
-  BoundedOutputArchive ar(out);
+  BoundedOutputArchive ar(out, options);
   ar(value);
   return out;
 }
 
-// Decodes exactly `bytes` into a T. Malformed, truncated or trailing bytes
-// are kCorruption, naming `what` (Chinese) — never a crash, an invalid bool
-// or an allocation the bytes do not pay for.
+// Decodes exactly `bytes`, written for `options`, into a T. Malformed,
+// truncated or trailing bytes are kCorruption, naming `what` (Chinese) —
+// never a crash, an invalid bool or an allocation the bytes do not pay for.
 template <class T>
-Result<T> from_bytes(std::string_view bytes, std::string_view what) {
+Result<T> from_bytes(std::string_view bytes, std::string_view what, const WireOptions& options = {}) {
   T value{};
   try {
-    BoundedInputArchive ar(bytes);
+    BoundedInputArchive ar(bytes, options);
     ar(value);
     if (ar.remaining() != 0) {
       return Status::corruption(std::string(what) + "数据已损坏（末尾有多余字节）", "trailing bytes");

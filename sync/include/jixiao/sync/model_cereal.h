@@ -1,7 +1,9 @@
 // cereal serialization of the sync model and of the workflow state it
-// carries. Used by the local stores (cereal's portable binary archive) and
-// the wire codec (wire.h's bounded archive). Every type is class-versioned
-// from version 0; a change adds a version and keeps loading the old ones.
+// carries. Used by the local stores and the wire codec, both through the
+// bounded archive (common/bounded_archive.h). Every type is class-versioned
+// from version 0; a change adds a version and keeps loading the old ones. A
+// field an older peer must not see is gated by a capability instead
+// (archive::has_capability; docs/protocol.md).
 #pragma once
 
 #include <algorithm>
@@ -14,6 +16,7 @@
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
 
+#include "jixiao/common/bounded_archive.h"
 #include "jixiao/common/form_cereal.h"
 #include "jixiao/sync/model.h"
 
@@ -58,9 +61,14 @@ void serialize(Archive& ar, Holder& h, std::uint32_t /*version*/) {
   ar(h.stage_id, h.stage_name, h.role, h.unit);
 }
 
+// `unassigned` is gated by a capability, not by a class version: cereal
+// writes one class version per type whatever the reader, and a reader of
+// release 2 knows only version 0. A peer without "unassigned-holder" gets
+// exactly release 2's bytes and reads false.
 template <class Archive>
 void serialize(Archive& ar, FormProgress& p, std::uint32_t /*version*/) {
   ar(p.unit, p.form_kind, p.kind, p.submissions, p.holder, p.return_count, p.overdue);
+  if (archive::has_capability(ar, Capability::kUnassignedHolder)) ar(p.unassigned);
 }
 
 template <class Archive>

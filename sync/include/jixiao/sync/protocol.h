@@ -2,7 +2,7 @@
 //
 //   message  := envelope payload
 //   envelope := magic "JXS" (3 bytes)
-//               protocol_version : u8        (kProtocolVersion)
+//               protocol_version : u8        (kMinProtocolVersion..kProtocolVersion)
 //               message_type     : u16 LE    (MessageType)
 //               flags            : u16 LE    (kFlagDeflate or 0; other bits refused)
 //               payload_length   : u32 LE    (≤ kMaxPayloadBytes, = bytes that follow)
@@ -16,6 +16,16 @@
 // smaller: requests at zlib's best level (office links run at 64 kbit/s; an
 // office PC's CPU is idle), answers at the default level (the server's CPU is
 // shared by every office).
+//
+// Evolving it (docs/protocol.md): every change of the wire after version 3 is
+// a Capability (common/wire_options.h). The client lists what it
+// understands in its LoginRequest; the server answers with what both
+// understand and from then on encodes everything for that connection with
+// the peer's WireOptions (its envelope version and those capabilities); the
+// client decodes with what its LoginResponse said. A field added under a
+// capability is written and read only when it was negotiated, so an older
+// peer gets exactly the bytes it knows. A version-2 peer (no capabilities)
+// is answered in version 2.
 //
 // Decoding is hostile-input safe: the envelope's magic, version, type and
 // length are checked before any byte of the payload is decoded, and the
@@ -32,13 +42,24 @@
 #include <vector>
 
 #include "jixiao/common/status.h"
+#include "jixiao/common/wire_options.h"
 #include "jixiao/sync/model.h"
 #include "jixiao/workflow/round.h"
 
 namespace jixiao::sync {
 
-// Version 2: payload compression, and OpResult without the operation id.
-inline constexpr std::uint8_t kProtocolVersion = 2;
+// Version 3: capabilities negotiated at login. Version 2 (payload
+// compression, OpResult without the operation id) is still read and
+// answered in kind. Defined in common/wire_options.h with the capabilities,
+// because the archive carries them.
+using ::jixiao::kFirstCapabilityVersion;
+using ::jixiao::kMinProtocolVersion;
+using ::jixiao::kProtocolVersion;
+using ::jixiao::Capabilities;
+using ::jixiao::Capability;
+using ::jixiao::capability_from_name;
+using ::jixiao::capability_name;
+using ::jixiao::WireOptions;
 inline constexpr std::size_t kEnvelopeBytes = 12;
 // The most one message may carry, on the wire and after inflating. Answers
 // are filled up to this (less a margin) so that a finance bureau fetching a
@@ -65,7 +86,15 @@ enum class MessageType : std::uint16_t {
 enum class NextStep : std::uint8_t {
   kRetry = 0,       // transient: send the same request again later
   kReauthenticate = 1,
-  kResetReplica = 2,  // the replica cannot continue; fetch everything afresh
+  // The replica cannot continue from where it is: e.g. the server was
+  // restored from a backup and its log ends before this replica's cursor,
+  // so "everything after the cursor" would skip what the server now has.
+  // What the reset will do: fetch fresh snapshots of every visible form
+  // (cursor 0), keep the outbox (the operations are idempotent by id) and
+  // send it again. Until the restore issue implements that reset, the
+  // client treats it like kGiveUp: it stops the cycle and reports the
+  // server's message in last_error(); nothing local is dropped.
+  kResetReplica = 2,
   kGiveUp = 3,        // a bug or a policy refusal: tell the user
 };
 
@@ -141,12 +170,19 @@ struct ErrorResponse {
 // The first message on a connection (and again whenever a token expires):
 // a password login, or the resumption of a session with its token. Every
 // later message on the connection is checked against the session again.
+//
+// The envelope version of the LoginRequest is the client's; the server
+// answers in it (negotiate()) when it supports it.
 struct LoginRequest {
   UserId user;
   DeviceId device;
   std::string password;  // empty when resuming with `token`
   std::string token;
   std::string client_version;
+  // Version 3 on: what the client understands, as wire names (names the
+  // server does not know are dropped when read). A version-2 request has
+  // none.
+  Capabilities capabilities{};
   friend bool operator==(const LoginRequest&, const LoginRequest&) = default;
 };
 
@@ -155,8 +191,18 @@ struct LoginResponse {
   User user;          // id, name, unit, roles as the server knows them
   std::string unit_name;
   std::int64_t server_time_ms = 0;
+  // Version 3 on: the negotiated set, what both sides understand; every
+  // later message on the connection is encoded with it.
+  Capabilities capabilities{};
   friend bool operator==(const LoginResponse&, const LoginResponse&) = default;
 };
+
+// The server's side of the handshake: the options for a connection whose
+// LoginRequest came in an envelope of `peer_version` offering `offered`.
+// The version is the peer's (at most ours); the capabilities are those both
+// understand, none below kFirstCapabilityVersion.
+WireOptions negotiate(std::uint8_t peer_version, const Capabilities& offered,
+                      const Capabilities& ours = Capabilities::all());
 
 // Sync-level reasons (Status::reason()), never renumbered. Workflow refusals
 // use 101–402 (workflow/refusal.h); these start at 1001.
@@ -182,6 +228,16 @@ enum class Compression : std::uint8_t {
   kAuto = 0,  // deflate when the payload is large enough and it pays
   kNone = 1,  // never (tests that look inside payloads)
 };
+// For a peer with `peer`: the envelope carries peer.version, and only the
+// fields of its capabilities are written. A version outside
+// kMinProtocolVersion..kProtocolVersion is a bug of the caller; it is
+// clamped into that range.
+std::string encode_message(const SyncRequest& m, const WireOptions& peer, Compression c = Compression::kAuto);
+std::string encode_message(const SyncResponse& m, const WireOptions& peer, Compression c = Compression::kAuto);
+std::string encode_message(const ErrorResponse& m, const WireOptions& peer, Compression c = Compression::kAuto);
+std::string encode_message(const LoginRequest& m, const WireOptions& peer, Compression c = Compression::kAuto);
+std::string encode_message(const LoginResponse& m, const WireOptions& peer, Compression c = Compression::kAuto);
+// For a peer like this build: the current version, every capability.
 std::string encode_message(const SyncRequest& m, Compression c = Compression::kAuto);
 std::string encode_message(const SyncResponse& m, Compression c = Compression::kAuto);
 std::string encode_message(const ErrorResponse& m, Compression c = Compression::kAuto);
@@ -201,14 +257,35 @@ std::vector<LogEntry> own_entries(const SyncRequest& sent, const SyncResponse& r
 
 // Reads only the envelope: the type of a message whose envelope is sound.
 Result<MessageType> peek_message_type(std::string_view bytes);
+// Reads only the envelope: its protocol version, refused (kUnsupportedVersion,
+// in Chinese, naming the versions) outside kMinProtocolVersion..kProtocolVersion.
+Result<std::uint8_t> peek_protocol_version(std::string_view bytes);
 
+// Decoding for a connection with `peer`. The payload is read in the layout
+// of the envelope's own version (any of kMinProtocolVersion..kProtocolVersion)
+// with peer.caps from version 3 on (a version-2 envelope has none).
+Result<SyncRequest> decode_sync_request(std::string_view bytes, const WireOptions& peer);
+Result<SyncResponse> decode_sync_response(std::string_view bytes, const WireOptions& peer);
+Result<ErrorResponse> decode_error_response(std::string_view bytes, const WireOptions& peer);
+Result<LoginRequest> decode_login_request(std::string_view bytes, const WireOptions& peer);
+Result<LoginResponse> decode_login_response(std::string_view bytes, const WireOptions& peer);
+// With every capability of this build (a LoginRequest or LoginResponse,
+// whose layout depends on the envelope's version alone, and tests).
 Result<SyncRequest> decode_sync_request(std::string_view bytes);
 Result<SyncResponse> decode_sync_response(std::string_view bytes);
 Result<ErrorResponse> decode_error_response(std::string_view bytes);
 Result<LoginRequest> decode_login_request(std::string_view bytes);
 Result<LoginResponse> decode_login_response(std::string_view bytes);
 
-// Size of an encoded log entry, for filling a response up to a byte budget.
+// What a client reports for an answer it cannot decode (`why`, the decode
+// failure, goes to the detail): kUnsupportedVersion when the envelope's
+// version is not one it reads, kCorruption otherwise, with a Chinese
+// message telling the person to upgrade the client or call the
+// administrator. Resending would bring the same answer: the caller stops.
+Status undecodable_answer(const Status& why);
+
+// Size of an encoded log entry, for filling a response up to a byte budget
+// (encoded for this build: never less than for an older peer).
 std::size_t encoded_size(const LogEntry& entry);
 std::size_t encoded_size(const FormSnapshot& snapshot);
 std::size_t encoded_size(const Operation& op);

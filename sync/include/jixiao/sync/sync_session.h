@@ -7,7 +7,10 @@
 //
 // Resilience: one request in flight at a time, matched to its answer by
 // request_id; an answer to anything else (a duplicate, a late answer to a
-// request given up on) is ignored; no answer within the timeout, or a lost
+// request given up on) is ignored; an answer that cannot be decoded (another
+// protocol version, content this build does not understand) ends the cycle
+// with an error in last_error(), since sending the request again would only
+// bring the same answer; no answer within the timeout, or a lost
 // connection, means the request is sent again (built afresh from the
 // replica, which is safe because operations are idempotent on the server
 // and entries on the client). A response with `more` is followed at once by
@@ -24,6 +27,7 @@
 #include <string_view>
 
 #include "jixiao/common/status.h"
+#include "jixiao/common/wire_options.h"
 #include "jixiao/sync/client_replica.h"
 
 namespace jixiao::sync {
@@ -32,7 +36,8 @@ struct SyncSessionStats {
   std::uint64_t requests_sent = 0;
   std::uint64_t responses_applied = 0;
   std::uint64_t resends = 0;       // timeouts and lost connections
-  std::uint64_t ignored = 0;       // duplicates, stale or undecodable answers
+  std::uint64_t ignored = 0;       // duplicates, stale answers, messages that are no answer
+  std::uint64_t undecodable = 0;   // answers that could not be decoded (each ends a cycle)
   std::uint64_t errors = 0;        // ErrorResponses received
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
@@ -55,6 +60,10 @@ class ClientSyncSession {
   // timeout starts again from `now`. On a 64 kbit/s link a large answer
   // takes minutes; only silence means the request was lost.
   void on_progress(std::chrono::milliseconds now);
+  // The server's wire options as its LoginResponse said (negotiate()):
+  // requests are encoded, and answers decoded, with them. Default: this
+  // build's own (a server of the same release).
+  void set_wire_options(const WireOptions& peer);
   // Adds to each request's timeout the time its own bytes take at this
   // rate (0, the default: none). A request can take longer to upload than
   // the timeout allows for an answer.
@@ -68,17 +77,22 @@ class ClientSyncSession {
   // The last cycle finished: nothing left to send, no `more` pending.
   bool idle() const;
   const SyncSessionStats& stats() const;
-  // The last error the server or the replica reported (OK if none).
+  // The last error the server or the replica reported, or an answer that
+  // could not be decoded (OK if none). Undecodable: kUnsupportedVersion for
+  // another protocol version, kCorruption otherwise, with a Chinese message
+  // telling the person to upgrade the client or call the administrator.
   const Status& last_error() const;
 
  private:
   void send_next(std::chrono::milliseconds now);
+  void give_up_undecodable(const Status& why);
   void handle_response(std::string_view bytes, std::chrono::milliseconds now);
   void handle_error(std::string_view bytes, std::chrono::milliseconds now);
 
   ClientReplica& replica_;
   Send send_;
   std::chrono::milliseconds timeout_;
+  WireOptions peer_;
   std::uint64_t next_request_id_ = 1;
   bool in_flight_ = false;
   bool again_ = false;  // send another request after this one

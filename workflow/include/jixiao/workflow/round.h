@@ -72,8 +72,13 @@ struct FormProgress {
   std::uint32_t return_count = 0;  // over all of them
   // Past the deadline and not yet handed to the finance bureau.
   bool overdue = false;
+  // The stage that holds the form has no enabled user of its role in its
+  // acting unit: nobody can act until someone is assigned (待重新指派).
+  // Computed by the server; travels only to a peer with the capability
+  // "unassigned-holder" (docs/protocol.md), so an older one reads false.
+  bool unassigned = false;
 
-  // "单位审核（156101 单位审核人），退回1次，已逾期"
+  // "单位审核（156101 单位审核人），待重新指派，退回1次，已逾期"
   std::string describe() const;
   friend bool operator==(const FormProgress&, const FormProgress&) = default;
 };

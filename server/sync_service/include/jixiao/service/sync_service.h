@@ -90,7 +90,10 @@ class SyncService {
 
   // Decodes a message, handles it, encodes the answer (a SyncResponse or an
   // ErrorResponse): what a transport calls with the bytes it received.
-  std::string handle_bytes(std::string_view request, const SessionIdentity& who);
+  // `peer`: the connection's negotiated wire options; the request is read
+  // and the answer encoded for them.
+  std::string handle_bytes(std::string_view request, const SessionIdentity& who,
+                           const WireOptions& peer = WireOptions{});
 
   // Appends an event to the audit chain in its own transaction: for what
   // happens outside sync requests (logins, administration).
