@@ -195,6 +195,11 @@ Status migrate(Database& db, const Indexer& indexer) {
     auto now = db.user_version();
     if (!now) return now.status();
     if (*now != v) {
+      if (*now > kSchemaVersion) {
+        return Status::unsupported_version("服务器数据库是第 " + std::to_string(*now) + " 版，比本程序（第 " +
+                                               std::to_string(kSchemaVersion) + " 版）新：请升级 jixiao-server",
+                                           "schema " + std::to_string(*now) + " > " + std::to_string(kSchemaVersion));
+      }
       v = *now - 1;
       continue;
     }
@@ -245,13 +250,20 @@ class SqliteTransaction final : public Transaction {
         writer_(std::move(writer)),
         release_(std::move(release)),
         write_(write),
-        tx_(db, write ? sqlite::Transaction::kImmediate : sqlite::Transaction::kDeferred) {}
+        tx_(db, write ? sqlite::Transaction::kImmediate : sqlite::Transaction::kDeferred) {
+    // SQLite takes a deferred transaction's snapshot at its first read; read
+    // now, so that a reader sees the state as of begin_read() (store.h, 2).
+    if (!write && tx_.status()) {
+      Statement q(db_, "SELECT 1 FROM sqlite_master LIMIT 1", Statement::kKeep);
+      if (auto row = q.step("start read snapshot"); !row) snapshot_ = row.status();
+    }
+  }
   ~SqliteTransaction() override {
     tx_.rollback();
     if (release_) release_();
   }
 
-  const Status& begun() const { return tx_.status(); }
+  const Status& begun() const { return tx_.status().is_ok() ? snapshot_ : tx_.status(); }
 
   Status commit() override {
     if (!write_) {
@@ -731,6 +743,7 @@ class SqliteTransaction final : public Transaction {
   std::function<void()> release_;
   bool write_;
   sqlite::Transaction tx_;
+  Status snapshot_;
 };
 
 // ---- the store ---------------------------------------------------------------------------
