@@ -135,6 +135,40 @@ const std::vector<Key>& keys() {
          c.net.ping_interval = std::chrono::seconds(static_cast<std::int64_t>(n));
        })},
       {"threads", number_setter(1, 256, [](ServerConfig& c, std::uint64_t n) { c.net.threads = static_cast<int>(n); })},
+      {"http_max_body_bytes", number_setter(1024, 256u << 20, [](ServerConfig& c, std::uint64_t n) {
+         c.net.http.max_body_bytes = static_cast<std::size_t>(n);
+       })},
+      {"http_max_header_bytes", number_setter(1024, 1u << 20, [](ServerConfig& c, std::uint64_t n) {
+         c.net.http.max_header_bytes = static_cast<std::size_t>(n);
+       })},
+      {"http_keepalive_idle_s", number_setter(1, kMaxSeconds, [](ServerConfig& c, std::uint64_t n) {
+         c.net.http.keepalive_idle = std::chrono::seconds(static_cast<std::int64_t>(n));
+       })},
+      {"http_deadline_s", number_setter(1, kMaxSeconds, [](ServerConfig& c, std::uint64_t n) {
+         c.net.http.default_deadline = std::chrono::seconds(static_cast<std::int64_t>(n));
+       })},
+      {"http_handler_threads", number_setter(1, 256, [](ServerConfig& c, std::uint64_t n) {
+         c.net.http.handler_threads = static_cast<std::size_t>(n);
+       })},
+      {"http_handler_queue", number_setter(1, 1u << 16, [](ServerConfig& c, std::uint64_t n) {
+         c.net.http.handler_queue = static_cast<std::size_t>(n);
+       })},
+      {"trusted_proxies", [](ServerConfig& c, std::string_view v, const fs::path&) -> std::string {
+         // Comma-separated IP addresses; empty: no proxy is trusted.
+         std::vector<std::string> proxies;
+         std::size_t start = 0;
+         while (start < v.size()) {
+           std::size_t comma = v.find(',', start);
+           if (comma == std::string_view::npos) comma = v.size();
+           const std::string_view item = jixiao::text::trim(v.substr(start, comma - start));
+           start = comma + 1;
+           if (item.empty()) continue;
+           if (!http::is_ip_address(item)) return "“" + std::string(item) + "”不是 IP 地址（只接受逗号分隔的 IP 地址，不接受主机名或网段）";
+           proxies.emplace_back(item);
+         }
+         c.net.http.trusted_proxies = std::move(proxies);
+         return {};
+       }},
       {"lockout_max_failures", number_setter(1, 1000, [](ServerConfig& c, std::uint64_t n) {
          c.accounts.lockout.max_failures = static_cast<int>(n);
        })},
@@ -260,6 +294,12 @@ Result<ServerConfig> parse(std::string_view text, const fs::path& base_dir, cons
 
 std::string path_text(const fs::path& p) { return p.string(); }
 
+std::string proxies_text(const std::vector<std::string>& proxies) {
+  std::string out;
+  for (const std::string& p : proxies) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
 }  // namespace
 
 bool is_loopback_address(std::string_view address) {
@@ -335,6 +375,23 @@ std::string config_text(const ServerConfig& c) {
        "ping_interval_s = " << n.ping_interval.count() << "\n"
        "# 网络 I/O 线程数（默认 2）。\n"
        "threads = " << n.threads << "\n"
+       "\n"
+       "# ---- HTTP（与 WebSocket 同一端口）HTTP on the same port ----\n"
+       "# 请求内容（body）的默认上限，字节（默认 1048576）；单个地址可另设更小或更大的上限。\n"
+       "http_max_body_bytes = " << n.http.max_body_bytes << "\n"
+       "# 请求行与请求头的上限，字节（默认 8192），超出回答 431。\n"
+       "http_max_header_bytes = " << n.http.max_header_bytes << "\n"
+       "# 保持连接（keep-alive）时等待下一个请求的时限，秒（默认 15）。\n"
+       "http_keepalive_idle_s = " << n.http.keepalive_idle.count() << "\n"
+       "# 一个请求的处理时限，秒（默认 30），超时回答 503；单个地址可另设。\n"
+       "http_deadline_s = " << n.http.default_deadline.count() << "\n"
+       "# HTTP 处理线程数（默认 2），与同步处理的线程分开，慢页面不会拖慢同步。\n"
+       "http_handler_threads = " << n.http.handler_threads << "\n"
+       "# 等待处理的 HTTP 请求上限（默认 64），排满时回答 503 并附 Retry-After。\n"
+       "http_handler_queue = " << n.http.handler_queue << "\n"
+       "# 受信任的反向代理 IP 地址，逗号分隔（默认空：不信任任何代理）。只有来自这些地址的连接，\n"
+       "# 其 X-Forwarded-For 才被采信；经代理到达的请求不算本机访问（/status 拒绝）。\n"
+       "trusted_proxies = " << proxies_text(n.http.trusted_proxies) << "\n"
        "\n"
        "# ---- 账户与会话 accounts and sessions ----\n"
        "# 连续登录失败多少次后锁定账号（默认 5）。\n"

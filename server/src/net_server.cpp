@@ -12,11 +12,17 @@
 //   message only after that, so the messages of one connection are handled
 //   in order and a slow database never stalls the I/O threads.
 //
+// - HTTP handlers run on their own bounded pool (jixiao::http::HandlerPool,
+//   http_handler_threads / http_handler_queue), never on the workers above.
+//
 // A connection's life: accept (refused beyond max_connections) -> TLS
-// handshake (wss) -> one HTTP request, all within handshake_timeout -> either
-// a WebSocket upgrade (WsSession) or one HTTP answer and a close (HttpSession).
-// The ConnectionTicket travels from the one to the other and counts the
-// connection until the last handler lets go of it.
+// handshake (wss) -> the first HTTP request, all within handshake_timeout ->
+// jixiao::http's connection loop (jixiao/http/beast/session.h): a WebSocket
+// upgrade goes to a WsSession with the stream; any other request is routed
+// (/healthz, /status and the caller's routes) and the connection is kept
+// alive for the next one (http_keepalive_idle_s). The ConnectionTicket
+// travels from the one to the other and counts the connection until the
+// last handler lets go of it.
 #include "jixiao/server/net_server.h"
 
 // GCC 12 reports "potential null pointer dereference" inside Asio's any_executor
@@ -59,6 +65,7 @@
 #include <boost/beast/websocket/stream.hpp>
 #include <openssl/ssl.h>
 
+#include "jixiao/http/beast/session.h"
 #include "jixiao/sync/protocol.h"
 #include "jixiao/workflow/clock.h"
 
@@ -66,10 +73,11 @@ namespace jixiao::server {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+namespace http_loop = jixiao::http::beast_session;
 
 namespace {
 
@@ -78,9 +86,6 @@ using TlsStream = ssl::stream<beast::tcp_stream>;
 template <typename Stream>
 constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
 
-// The first HTTP request of a connection is an upgrade or a probe: small.
-constexpr std::uint32_t kHttpHeaderLimit = 8 * 1024;
-constexpr std::uint64_t kHttpBodyLimit = 4 * 1024;
 // How long stop() lets connections finish their close handshakes, and then
 // how long it waits for the sockets it closed to be let go.
 constexpr auto kStopGrace = std::chrono::milliseconds(1000);
@@ -155,6 +160,10 @@ struct Core {
   tcp::acceptor acceptor;  // on its own strand
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
   asio::thread_pool workers;
+  // HTTP handlers run here, never on `workers`: a slow page cannot delay a
+  // sync. Reset by stop() after the I/O threads are joined.
+  std::unique_ptr<http::HandlerPool> http_pool;
+  std::shared_ptr<const http_loop::Shared> http;  // the routes and limits
   std::vector<std::thread> io_threads;
   std::mutex stop_mu;
   bool stopped = false;  // GUARDED_BY(stop_mu)
@@ -195,7 +204,7 @@ bool is_harmless(const beast::error_code& ec) {
   return ec == asio::error::operation_aborted ||  // we cancelled it (stop, overflow)
          ec == websocket::error::closed ||         // the peer's close handshake
          ec == asio::error::eof ||                  // the peer went away between messages
-         ec == http::error::end_of_stream ||
+         ec == bhttp::error::end_of_stream ||
          ec == ssl::error::stream_truncated ||     // TLS peer left without close_notify
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == asio::error::not_connected || ec == asio::error::connection_aborted ||
@@ -391,8 +400,8 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     if (state_.authenticated) --core_.authenticated;
   }
 
-  // On the strand, with the upgrade request the HttpSession read.
-  void run(const http::request<http::string_body>& upgrade) {
+  // On the strand, with the upgrade request the HTTP loop read.
+  void run(const bhttp::request<bhttp::string_body>& upgrade) {
     core_.register_connection(ticket_->id(), this->weak_from_this());
     // Beast's own timers from here on: the handshake, then "nothing received
     // for idle_timeout, pongs included" (keep_alive_pings: Beast pings after
@@ -402,7 +411,7 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
     // ping_interval for NATs and proxies with shorter memories.
     ws_.set_option(websocket::stream_base::timeout{core_.config.handshake_timeout, core_.config.idle_timeout, true});
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(http::field::server, "jixiao-server"); }));
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "jixiao-server"); }));
     ws_.read_message_max(core_.config.max_message_bytes + sync::kEnvelopeBytes);
     ws_.binary(true);
     ws_.async_accept(upgrade, beast::bind_front_handler(&WsSession::on_accept, this->shared_from_this()));
@@ -569,113 +578,62 @@ class WsSession final : public Connection, public std::enable_shared_from_this<W
   websocket::close_code close_code_ = websocket::close_code::normal;
 };
 
-// ---- the first HTTP request of a connection ------------------------------------------
+// ---- HTTP (jixiao::http's connection loop) --------------------------------------------
 
+// What stop() holds of an HTTP connection: it closes the socket. Owned by
+// the session (attach), so it lives exactly as long as the connection.
 template <typename Stream>
-class HttpSession final : public Connection, public std::enable_shared_from_this<HttpSession<Stream>> {
+class HttpConnection final : public Connection {
  public:
-  template <typename... Args>
-  HttpSession(Core& core, std::shared_ptr<ConnectionTicket> ticket, Args&&... args)
-      : core_(core), ticket_(std::move(ticket)), stream_(std::forward<Args>(args)...), strand_(stream_.get_executor()) {}
-
-  void run() {
-    core_.register_connection(ticket_->id(), this->weak_from_this());
-    asio::dispatch(strand_, beast::bind_front_handler(&HttpSession::start, this->shared_from_this()));
-  }
-
+  explicit HttpConnection(std::weak_ptr<http_loop::Session<Stream>> session) : session_(std::move(session)) {}
   void shutdown() override { abort_now(); }  // nothing polite to say mid-request
   void abort_now() override {
-    asio::post(strand_, [self = this->shared_from_this()] { beast::get_lowest_layer(self->stream_).close(); });
+    if (auto session = session_.lock()) session->close();
   }
 
  private:
-  void fail(beast::error_code ec, const char* what) {
-    if (is_harmless(ec)) return;
-    if (ec == beast::error::timeout) return ticket_->log(std::string(what) + ": handshake timeout");
-    ticket_->log(std::string(what) + ": " + ec.message());
-  }
-
-  void start() {
-    // TLS handshake and the whole first request within handshake_timeout.
-    beast::get_lowest_layer(stream_).expires_after(core_.config.handshake_timeout);
-    if constexpr (kIsTls<Stream>) {
-      stream_.async_handshake(ssl::stream_base::server,
-                              beast::bind_front_handler(&HttpSession::on_tls_handshake, this->shared_from_this()));
-    } else {
-      do_read();
-    }
-  }
-
-  void on_tls_handshake(beast::error_code ec) {
-    if (ec) return fail(ec, "tls handshake");
-    do_read();
-  }
-
-  void do_read() {
-    parser_.emplace();
-    parser_->header_limit(kHttpHeaderLimit);
-    parser_->body_limit(kHttpBodyLimit);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&HttpSession::on_read, this->shared_from_this()));
-  }
-
-  void on_read(beast::error_code ec, std::size_t) {
-    if (ec) return fail(ec, "http read");
-    http::request<http::string_body> request = parser_->release();
-    if (websocket::is_upgrade(request)) {
-      beast::get_lowest_layer(stream_).expires_never();  // the WebSocket's own timeouts take over
-      std::make_shared<WsSession<Stream>>(core_, ticket_, std::move(stream_))->run(request);
-      return;
-    }
-    const bool get = request.method() == http::verb::get;
-    const std::string target(request.target());
-    if (get && target == "/healthz") return respond(request, http::status::ok, R"({"status":"ok"})");
-    if (get && target == "/status" && ticket_->peer_loopback()) {
-      // Counting sessions and reading the head seq touch SQLite: the pool.
-      asio::post(core_.workers, [self = this->shared_from_this(), request = std::move(request)]() mutable {
-        std::string body = status_json(self->core_);
-        asio::post(self->strand_, [self, request = std::move(request), body = std::move(body)]() mutable {
-          self->respond(request, http::status::ok, std::move(body));
-        });
-      });
-      return;
-    }
-    respond(request, http::status::not_found, R"({"error":"not found"})");
-  }
-
-  void respond(const http::request<http::string_body>& request, http::status status, std::string body) {
-    ticket_->log("http " + std::string(request.method_string()) + " " + std::string(request.target()) + " " +
-                 std::to_string(static_cast<unsigned>(status)));
-    response_.emplace(status, request.version());
-    response_->set(http::field::server, "jixiao-server");
-    response_->set(http::field::content_type, "application/json");
-    response_->set(http::field::cache_control, "no-store");
-    response_->keep_alive(false);  // one request per connection
-    response_->body() = std::move(body);
-    response_->prepare_payload();
-    http::async_write(stream_, *response_, beast::bind_front_handler(&HttpSession::on_write, this->shared_from_this()));
-  }
-
-  void on_write(beast::error_code ec, std::size_t) {
-    if (ec) return fail(ec, "http write");
-    if constexpr (kIsTls<Stream>) {
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        beast::get_lowest_layer(self->stream_).close();
-      });
-    } else {
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    }
-  }
-
-  Core& core_;
-  std::shared_ptr<ConnectionTicket> ticket_;
-  Stream stream_;
-  asio::any_io_executor strand_;  // stream_'s executor: this connection's strand
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::optional<http::response<http::string_body>> response_;
+  std::weak_ptr<http_loop::Session<Stream>> session_;
 };
+
+// Serves HTTP on an accepted connection; a WebSocket upgrade request goes
+// to a WsSession with the same stream and ticket.
+template <typename Stream, typename... Args>
+void serve_connection(Core& core, const std::shared_ptr<ConnectionTicket>& ticket, const tcp::endpoint& peer,
+                      Args&&... stream_args) {
+  auto upgrade = [&core, ticket](Stream&& stream, http_loop::BeastRequest&& request) {
+    std::make_shared<WsSession<Stream>>(core, ticket, std::move(stream))->run(request);
+  };
+  auto session = std::make_shared<http_loop::Session<Stream>>(core.http, peer, core.config.handshake_timeout,
+                                                              std::move(upgrade), std::forward<Args>(stream_args)...);
+  auto handle = std::make_shared<HttpConnection<Stream>>(session);
+  core.register_connection(ticket->id(), handle);
+  session->attach(std::move(handle));
+  session->run();
+}
+
+// The routes jixiao-server itself mounts beside the caller's.
+// Mounted first, so the caller's routes (a catch-all for files, say) cannot
+// shadow them.
+http::Router server_routes(Core& core, const http::Router& extra) {
+  http::Router routes;
+  routes.get("/healthz", [](http::Request&) { return http::Response::json(200, {{"status", "ok"}}); },
+             http::RouteLimits{std::nullopt, std::nullopt, /*inline_handler=*/true});
+  // Counting sessions and reading the head seq touch SQLite: the handler
+  // pool. Only someone on this machine, directly (not through a proxy,
+  // even one on 127.0.0.1); a logged-in status comes with the console.
+  routes.get("/status", [&core](http::Request& request) {
+    if (!request.local()) {
+      return http::Response::error(403, "forbidden", "服务器状态只能在服务器本机直接访问（不经代理）");
+    }
+    http::Response out = http::Response::json(200, nullptr);
+    out.body = status_json(core);
+    return out;
+  });
+  for (const http::Router::Route& route : extra.routes()) {
+    routes.add(route.method, route.pattern, route.handler, route.limits);
+  }
+  return routes;
+}
 
 // ---- accepting ---------------------------------------------------------------------------
 
@@ -710,9 +668,9 @@ void on_accept(Core& core, beast::error_code ec, tcp::socket socket) {
   auto ticket = std::make_shared<ConnectionTicket>(core, core.next_connection_id++, peer);
   ticket->log("accepted");
   if (core.tls) {
-    std::make_shared<HttpSession<TlsStream>>(core, ticket, std::move(socket), *core.tls)->run();
+    serve_connection<TlsStream>(core, ticket, peer, std::move(socket), *core.tls);
   } else {
-    std::make_shared<HttpSession<PlainStream>>(core, ticket, std::move(socket))->run();
+    serve_connection<PlainStream>(core, ticket, peer, std::move(socket));
   }
   do_accept(core);
 }
@@ -741,7 +699,7 @@ NetServer::~NetServer() {
 }
 
 Result<std::unique_ptr<NetServer>> NetServer::start(const NetConfig& config, SyncService& sync,
-                                                    AccountStore& accounts) {
+                                                    AccountStore& accounts, http::Router routes) {
   // ---- the configuration, checked before anything is bound -----------------------
   if (config.threads < 1) return Status::invalid_argument("网络线程数（threads）至少为 1", "threads < 1");
   if (config.max_message_bytes == 0 || config.max_message_bytes > sync::kMaxPayloadBytes) {
@@ -751,6 +709,15 @@ Result<std::unique_ptr<NetServer>> NetServer::start(const NetConfig& config, Syn
   }
   if (config.max_queue == 0 || config.max_connections == 0) {
     return Status::invalid_argument("发送队列长度（max_queue）和最大连接数（max_connections）至少为 1", "limits");
+  }
+  if (config.http.handler_threads == 0 || config.http.handler_queue == 0) {
+    return Status::invalid_argument("HTTP 处理线程数（http_handler_threads）和排队上限（http_handler_queue）至少为 1",
+                                    "http limits");
+  }
+  for (const std::string& proxy : config.http.trusted_proxies) {
+    if (!http::is_ip_address(proxy)) {
+      return Status::invalid_argument("受信任代理（trusted_proxies）“" + proxy + "”不是有效的 IP 地址", "trusted_proxies");
+    }
   }
   std::string host = config.listen_address;
   if (host == "localhost") host = "127.0.0.1";
@@ -769,6 +736,10 @@ Result<std::unique_ptr<NetServer>> NetServer::start(const NetConfig& config, Syn
 
   auto impl = std::unique_ptr<Impl>(new Impl(config, sync, accounts));
   Core& core = *impl;
+  core.http_pool = std::make_unique<http::HandlerPool>(config.http.handler_threads, config.http.handler_queue);
+  core.http = std::make_shared<const http_loop::Shared>(config.http, server_routes(core, routes),
+                                                         core.http_pool.get(), "jixiao-server",
+                                                         [&core](const std::string& line) { core.log(line); });
 
   // ---- TLS ------------------------------------------------------------------------
   if (config.tls) {
@@ -870,6 +841,7 @@ void NetServer::stop() {
   core.ioc.stop();
   for (std::thread& t : core.io_threads) t.join();
   core.io_threads.clear();
+  core.http_pool.reset();  // drops queued handlers, waits for running ones
   core.workers.join();
   core.log("stopped");
 }

@@ -52,6 +52,42 @@ TEST(Config, KeysLeftOutKeepTheirDefaults) {
   EXPECT_TRUE(c->templates_dir.empty());
   EXPECT_TRUE(c->workflows_dir.empty());
   EXPECT_EQ(c->log_level, "info");
+  EXPECT_EQ(c->net.http.max_body_bytes, 1048576u);
+  EXPECT_EQ(c->net.http.max_header_bytes, 8192u);
+  EXPECT_EQ(c->net.http.keepalive_idle, 15s);
+  EXPECT_EQ(c->net.http.default_deadline, 30s);
+  EXPECT_EQ(c->net.http.handler_threads, 2u);
+  EXPECT_EQ(c->net.http.handler_queue, 64u);
+  EXPECT_TRUE(c->net.http.trusted_proxies.empty());
+}
+
+TEST(Config, HttpKeysAreReadAndTrustedProxiesMustBeAddresses) {
+  auto c = parse_config(kTlsFiles +
+                            "http_max_body_bytes = 4096\n"
+                            "http_max_header_bytes = 2048\n"
+                            "http_keepalive_idle_s = 5\n"
+                            "http_deadline_s = 7\n"
+                            "http_handler_threads = 3\n"
+                            "http_handler_queue = 9\n"
+                            "trusted_proxies = 127.0.0.1, ::1,10.0.0.2\n",
+                        kBase);
+  ASSERT_TRUE(c.is_ok()) << c.status().to_string();
+  EXPECT_EQ(c->net.http.max_body_bytes, 4096u);
+  EXPECT_EQ(c->net.http.max_header_bytes, 2048u);
+  EXPECT_EQ(c->net.http.keepalive_idle, 5s);
+  EXPECT_EQ(c->net.http.default_deadline, 7s);
+  EXPECT_EQ(c->net.http.handler_threads, 3u);
+  EXPECT_EQ(c->net.http.handler_queue, 9u);
+  EXPECT_EQ(c->net.http.trusted_proxies, (std::vector<std::string>{"127.0.0.1", "::1", "10.0.0.2"}));
+  EXPECT_EQ(error_of(kTlsFiles + "trusted_proxies = proxy.example.com\n"),
+            "配置第 3 行：配置项“trusted_proxies”的“proxy.example.com”不是 IP 地址（只接受逗号分隔的 IP 地址，不接受主机名或网段）");
+  EXPECT_NE(error_of(kTlsFiles + "http_handler_threads = 0\n").find("http_handler_threads"), std::string::npos);
+
+  ServerConfig written = *c;
+  auto back = parse_config(config_text(written), kBase);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(back->net.http.trusted_proxies, written.net.http.trusted_proxies);
+  EXPECT_EQ(back->net.http.handler_queue, 9u);
 }
 
 TEST(Config, EveryKeyIsRead) {
@@ -158,7 +194,9 @@ TEST(Config, TheDefaultFileReadsBackAsTheDefaults) {
                           "max_message_bytes", "max_queue", "max_connections", "handshake_timeout_s", "idle_timeout_s",
                           "ping_interval_s", "threads", "lockout_max_failures", "lockout_minutes",
                           "session_idle_minutes", "session_absolute_minutes", "argon2_ops_limit",
-                          "argon2_mem_limit_mb", "templates_dir", "workflows_dir", "log_level"}) {
+                          "argon2_mem_limit_mb", "templates_dir", "workflows_dir", "log_level",
+                          "http_max_body_bytes", "http_max_header_bytes", "http_keepalive_idle_s", "http_deadline_s",
+                          "http_handler_threads", "http_handler_queue", "trusted_proxies"}) {
     EXPECT_NE(text.find("\n" + std::string(key) + " = "), std::string::npos) << key;
   }
   auto c = parse_config(text, "/etc/jixiao");

@@ -21,6 +21,7 @@
 #include "jixiao/net/ws_connection.h"
 #include "jixiao/store/sqlite_store.h"
 #include "jixiao/server/net_server.h"
+#include "raw_http.h"
 #include "test_certificate.h"
 #include "jixiao/sync/hlc.h"
 #include "jixiao/sync/protocol.h"
@@ -156,8 +157,8 @@ class NetServerTest : public ::testing::Test {
     return c;
   }
 
-  void start(const NetConfig& config) {
-    auto net = NetServer::start(config, *sync_, *accounts_);
+  void start(const NetConfig& config, http::Router routes = {}) {
+    auto net = NetServer::start(config, *sync_, *accounts_, std::move(routes));
     ASSERT_TRUE(net.is_ok()) << net.status().to_string();
     net_ = std::move(*net);
     ASSERT_NE(net_->port(), 0);
@@ -622,6 +623,89 @@ TEST_F(NetServerTest, HealthAndStatusAnswerOverPlainHttp) {
 
   const std::string missing = http_get(net_->port(), "/nothing-here");
   EXPECT_EQ(missing.rfind("HTTP/1.1 404 Not Found\r\n", 0), 0u) << missing;
+}
+
+TEST_F(NetServerTest, StatusIsRefusedThroughATrustedProxyEvenOnLoopback) {
+  NetConfig config = plain_config();
+  config.http.trusted_proxies = {"127.0.0.1"};  // a proxy on this machine
+  start(config);
+  jixiao::testing::RawHttp c(net_->port());
+  ASSERT_TRUE(c.request("GET", "/status", "X-Forwarded-For: 127.0.0.1\r\n"));
+  auto refused = c.read_reply();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403u);
+  EXPECT_EQ(refused->header("content-type"), "application/json; charset=utf-8");
+  EXPECT_EQ(refused->body,
+            R"({"code":"forbidden","error":"服务器状态只能在服务器本机直接访问（不经代理）"})");
+  // The same connection (kept alive) still gets /healthz.
+  ASSERT_TRUE(c.request("GET", "/healthz"));
+  auto health = c.read_reply();
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200u);
+}
+
+TEST_F(NetServerTest, HttpKeepsTheConnectionAliveAndRoutesTheCallersRoutes) {
+  http::Router routes;
+  routes.get("/api/forms/{id}", [](http::Request& r) { return http::Response::json(200, {{"id", r.params.at("id")}}); });
+  start(plain_config(), std::move(routes));
+  jixiao::testing::RawHttp c(net_->port());
+  ASSERT_TRUE(c.request("GET", "/api/forms/7"));
+  auto one = c.read_reply();
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200u);
+  EXPECT_EQ(one->body, R"({"id":"7"})");
+  ASSERT_TRUE(c.request("GET", "/status"));
+  auto two = c.read_reply();
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->status, 200u);
+  EXPECT_NE(two->body.find("\"head_seq\":0"), std::string::npos) << two->body;
+  ASSERT_TRUE(c.request("POST", "/healthz", "", "x"));
+  auto wrong = c.read_reply();
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->status, 405u);
+  EXPECT_EQ(wrong->header("allow"), "GET, HEAD");
+}
+
+// Slow pages keep every HTTP handler thread busy (and the queue half full);
+// a WebSocket client still logs in and syncs at once, because sync runs on
+// the server's own workers.
+TEST_F(NetServerTest, SlowHttpHandlersDoNotDelayASync) {
+  std::atomic<int> started{0};
+  std::atomic<bool> release{false};
+  http::Router routes;
+  routes.get("/slow", [&](http::Request&) {
+    ++started;
+    for (int i = 0; i < 300 && !release; ++i) std::this_thread::sleep_for(10ms);  // at most 3 s
+    return http::Response::text(200, "slow");
+  });
+  NetConfig config = plain_config();
+  config.http.handler_threads = 2;
+  config.http.handler_queue = 4;
+  start(config, std::move(routes));
+
+  std::vector<std::unique_ptr<jixiao::testing::RawHttp>> pages;
+  for (int i = 0; i < 4; ++i) {
+    pages.push_back(std::make_unique<jixiao::testing::RawHttp>(net_->port()));
+    ASSERT_TRUE(pages.back()->request("GET", "/slow"));
+  }
+  ASSERT_TRUE(eventually([&] { return started.load() == 2; }));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto c = connected();
+  ASSERT_NE(c, nullptr);
+  ASSERT_FALSE(login(*c, "p1", "dev-p1").empty());
+  EXPECT_GT(create_form(*c, "p1", "dev-p1"), 0u);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_LT(took, 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  EXPECT_EQ(started.load(), 2);  // the pages were still being served meanwhile
+
+  release = true;
+  for (auto& page : pages) {
+    auto reply = page->read_reply();
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 200u);
+    EXPECT_EQ(reply->body, "slow");
+  }
 }
 
 // ---- protocol versions and capabilities ---------------------------------------------------

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "jixiao/common/status.h"
+#include "jixiao/http/http.h"
 #include "jixiao/server/accounts.h"
 
 namespace jixiao::server {
@@ -31,6 +32,9 @@ struct NetConfig {
   std::chrono::seconds idle_timeout{300};     // no message and no pong for this long: closed
   std::chrono::seconds ping_interval{30};
   int threads = 2;
+  // HTTP on the same port: body/header limits, keep-alive, the handler
+  // pool, trusted proxies (keys http_* and trusted_proxies).
+  http::HttpConfig http;
 };
 
 struct ServerConfig {

@@ -10,8 +10,10 @@
 // service sees it. A bad message gets an ErrorResponse and is logged; the
 // connection or the server stays up for everyone else.
 //
-// HTTP on the same port: GET /healthz (liveness) and, from loopback only,
-// GET /status (JSON: connections, sessions, store size, head seq).
+// HTTP on the same port (jixiao::http: keep-alive, per-route limits, its own
+// bounded handler pool): GET /healthz (liveness) and GET /status (JSON:
+// connections, sessions, head seq) for a loopback peer that is not a
+// trusted proxy, 403 otherwise; plus whatever routes the caller mounts.
 //
 // Asio and Beast stay behind this header.
 #pragma once
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "jixiao/common/status.h"
+#include "jixiao/http/http.h"
 #include "jixiao/server/accounts.h"
 #include "jixiao/server/config.h"
 #include "jixiao/service/sync_service.h"
@@ -38,9 +41,11 @@ struct NetStatus {
 class NetServer {
  public:
   // Binds, listens and starts `config.threads` I/O threads. Port 0 picks a
-  // free port (see port()). `sync` and `accounts` are borrowed.
+  // free port (see port()). `sync` and `accounts` are borrowed. `routes`
+  // are served over HTTP after /healthz and /status (which they cannot
+  // shadow); their handlers run on the HTTP handler pool.
   static Result<std::unique_ptr<NetServer>> start(const NetConfig& config, SyncService& sync,
-                                                  AccountStore& accounts);
+                                                  AccountStore& accounts, http::Router routes = {});
   ~NetServer();  // stop()s
   NetServer(const NetServer&) = delete;
   NetServer& operator=(const NetServer&) = delete;
