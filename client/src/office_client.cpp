@@ -6,11 +6,11 @@
 //   roles, which only a login tells), and people and support staff can read
 //   it. It holds a token and a password verifier, so it is mode 0600 and is
 //   replaced atomically (temp file, fsync'd by close, rename).
-// - history.db beside replica.db: ClientReplica has no hook for the log
-//   entries it applies, so the sync loop records every entry of a response
-//   the session applied (INSERT OR IGNORE by form and seq: idempotent, like
-//   the replica). Entries older than a snapshot were never received and are
-//   not shown; a marker row says so.
+// - History comes from the replica (ClientReplica::history), which records
+//   every entry and snapshot it applies and this device's accepted
+//   operations in the transaction that applies them. A history.db left by an
+//   earlier version is ignored (not read, not deleted). Entries older than a
+//   snapshot were never received and are not shown; a marker line says so.
 // - Login before any request on a connection: a workflow action queued
 //   offline is sent only on a connection whose login the server accepted.
 // - The login offers every capability this build knows, in a version-3
@@ -184,7 +184,6 @@ struct OfficeClient::Impl {
   ClientMeta meta;
   fs::path meta_file;
   std::unique_ptr<ClientReplica> replica;  // once a user is known
-  sqlite::Database history;
   // The server's wire options as the last LoginResponse said.
   sync::WireOptions peer;
 
@@ -217,61 +216,6 @@ struct OfficeClient::Impl {
                     "本机尚未登录过：请先联网运行 jixiao register（或 jixiao login）", "no user in client.json");
     }
     return static_cast<const ClientReplica*>(replica.get());
-  }
-
-  // ---- history ----
-  Status open_history() {
-    sqlite::OpenOptions o;
-    o.place = "本机历史记录";
-    auto db = sqlite::Database::open((options.data_dir / "history.db").string(), o);
-    if (!db) return db.status();
-    history = std::move(db).value();
-    return history.exec(
-        "CREATE TABLE IF NOT EXISTS history(form_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,"
-        " op_id TEXT NOT NULL, author TEXT NOT NULL, wall_ms INTEGER NOT NULL, entry BLOB,"
-        " PRIMARY KEY(form_id, seq, kind));");
-  }
-
-  // `sent`: the operations of the requests sent, by id, so that this
-  // device's own accepted operations enter the history even when the
-  // server answers with a snapshot instead of their entries.
-  Status record(const sync::SyncResponse& response, const std::map<sync::OpId, sync::Operation>& sent) {
-    sqlite::Transaction txn(history);
-    if (auto s = txn.status(); !s) return s;
-    for (const sync::OpResult& r : response.results) {
-      auto it = sent.find(r.op_id);
-      if (r.seq == 0 || it == sent.end()) continue;
-      sqlite::Statement q(history,
-                        "INSERT OR IGNORE INTO history(form_id, seq, kind, op_id, author, wall_ms, entry)"
-                        " VALUES(?1, ?2, 'own', ?3, ?4, ?5, ?6)");
-      q.bind(1, it->second.form_id)
-          .bind(2, static_cast<std::int64_t>(r.seq))
-          .bind(3, r.op_id)
-          .bind(4, it->second.author)
-          .bind(5, it->second.hlc.wall_ms)
-          .bind_blob(6, sync::encode_operation(it->second));
-      if (auto s = q.run("history own op"); !s) return s;
-    }
-    for (const sync::FormSnapshot& snap : response.snapshots) {
-      sqlite::Statement q(history,
-                        "INSERT OR IGNORE INTO history(form_id, seq, kind, op_id, author, wall_ms, entry)"
-                        " VALUES(?1, ?2, 'snapshot', '', '', ?3, NULL)");
-      q.bind(1, snap.replica.form.id).bind(2, static_cast<std::int64_t>(snap.replica.last_seq)).bind(3, now_ms());
-      if (auto s = q.run("history snapshot"); !s) return s;
-    }
-    for (const sync::LogEntry& e : response.entries) {
-      sqlite::Statement q(history,
-                        "INSERT OR IGNORE INTO history(form_id, seq, kind, op_id, author, wall_ms, entry)"
-                        " VALUES(?1, ?2, 'entry', ?3, ?4, ?5, ?6)");
-      q.bind(1, e.form_id)
-          .bind(2, static_cast<std::int64_t>(e.seq))
-          .bind(3, e.op_id)
-          .bind(4, e.author)
-          .bind(5, e.hlc.wall_ms)
-          .bind_blob(6, sync::encode_entry(e));
-      if (auto s = q.run("history entry"); !s) return s;
-    }
-    return txn.commit();
   }
 
   // ---- the network ----
@@ -388,7 +332,6 @@ Result<std::unique_ptr<OfficeClient>> OfficeClient::open(ClientOptions options) 
   auto meta = read_meta(impl->meta_file);
   if (!meta) return meta.status();
   impl->meta = std::move(meta).value();
-  if (auto s = impl->open_history(); !s) return s;
   if (impl->meta.user) {
     if (auto s = impl->open_replica(); !s) return s;
   }
@@ -472,17 +415,28 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
   };
 
   Status send_status;
-  std::map<sync::OpId, sync::Operation> sent_ops;
   sync::ClientSyncSession session(
-      *replica,
-      [&](std::string bytes) {
-        if (auto req = sync::decode_sync_request(bytes, peer)) {
-          for (sync::Operation& op : req->ops) sent_ops[op.id] = std::move(op);
-        }
+      *replica, [&](std::string bytes) {
         if (send_status) send_status = transport.send(bytes);
       },
       options.request_timeout);
   session.set_wire_options(peer);
+  // The replica records what it applied (its history); here only the counts.
+  session.set_applied_observer([&](const sync::SyncRequest&, const sync::SyncResponse& response) {
+    for (const sync::OpResult& r : response.results) {
+      ++summary.ops_sent;
+      if (r.seq > 0) {
+        ++summary.accepted;
+      } else {
+        ++summary.rejected;
+      }
+    }
+    summary.records_received += response.entries.size() + response.snapshots.size();
+    progress.ops_sent = summary.ops_sent;
+    progress.ops_to_send = std::max(progress.ops_to_send, progress.ops_sent);
+    progress.records_received = summary.records_received;
+    report();
+  });
   // The slowest link an office has (64 kbit/s), halved: a request's own
   // upload time is added to its timeout.
   session.set_uplink_bytes_per_second(4000);
@@ -514,45 +468,14 @@ Result<SyncSummary> OfficeClient::Impl::run_sync(const SyncOptions& o) {
       return Status(StatusCode::kUnavailable, "与服务器的连接中断，已保存的内容不受影响，稍后再同步",
                     msg.status().to_string());
     }
-    std::optional<sync::SyncResponse> response;
-    auto type = sync::peek_message_type(*msg);
-    if (type && *type == sync::MessageType::kSyncResponse) {
-      auto decoded = sync::decode_sync_response(*msg, peer);
-      // The ids of the results are the operations' of the request answered
-      // (they do not travel); an answer to another request is ignored by
-      // the session and recorded by nobody.
-      const sync::SyncRequest* answered = session.in_flight_request();
-      if (decoded && answered != nullptr && answered->request_id == decoded->request_id &&
-          sync::pair_results(*answered, *decoded).is_ok()) {
-        response = std::move(decoded).value();
-      }
-    } else if (type && *type == sync::MessageType::kErrorResponse) {
-      auto err = sync::decode_error_response(*msg, peer);
-      if (err && err->next == sync::NextStep::kReauthenticate) {
-        meta.token.clear();
-        if (auto s = save_meta(); !s) return s;
-        return Status(StatusCode::kPermissionDenied,
-                      (err->message.empty() ? std::string("会话已过期") : err->message) + "；请运行 jixiao login 重新登录",
-                      "reauthenticate");
-      }
-    }
-    const auto applied_before = session.stats().responses_applied;
     session.on_message(*msg, steady_now());
-    if (response && session.stats().responses_applied > applied_before) {
-      if (auto s = record(*response, sent_ops); !s) return s;
-      for (const sync::OpResult& r : response->results) {
-        ++summary.ops_sent;
-        if (r.seq > 0) {
-          ++summary.accepted;
-        } else {
-          ++summary.rejected;
-        }
-      }
-      summary.records_received += response->entries.size() + response->snapshots.size();
-      progress.ops_sent = summary.ops_sent;
-      progress.ops_to_send = std::max(progress.ops_to_send, progress.ops_sent);
-      progress.records_received = summary.records_received;
-      report();
+    if (session.last_server_next() == sync::NextStep::kReauthenticate) {
+      meta.token.clear();
+      if (auto s = save_meta(); !s) return s;
+      const Status& why = session.last_error();
+      return Status(StatusCode::kPermissionDenied,
+                    (why.message().empty() ? std::string("会话已过期") : why.message()) + "；请运行 jixiao login 重新登录",
+                    "reauthenticate");
     }
   }
   if (const Status& last = session.last_error(); !last) return last;
@@ -886,43 +809,35 @@ Status OfficeClient::accept(const FormId& form, const std::string& comment) {
 Result<std::vector<HistoryItem>> OfficeClient::history(const FormId& form) const {
   auto v = view(form);
   if (!v) return v.status();
+  auto r = impl_->rep();
+  if (!r) return r.status();
+  auto records = (*r)->history(form);
+  if (!records) return records.status();
   std::vector<HistoryItem> out;
-  sqlite::Statement q(impl_->history,
-                    "SELECT seq, kind, op_id, author, wall_ms, entry FROM history WHERE form_id = ?1 ORDER BY seq, kind");
-  q.bind(1, form);
   std::set<ServerSeq> seen;  // an entry and this device's own record of one seq: the entry wins
-  for (;;) {
-    auto row = q.step("读取历史记录");
-    if (!row) return row.status();
-    if (!*row) break;
+  for (const sync::HistoryRecord& rec : *records) {
+    if (seen.count(rec.seq) != 0) continue;
     HistoryItem item;
-    item.seq = static_cast<ServerSeq>(q.column_int(0));
-    item.op_id = q.column_text(2);
-    item.author = q.column_text(3);
-    item.wall_ms = q.column_int(4);
-    const std::string kind = q.column_text(1);
-    if (seen.count(item.seq) != 0) continue;
-    if (kind == "snapshot") {
-      // Redundant when what it covers was recorded as sent by this device.
+    item.seq = rec.seq;
+    item.op_id = rec.op_id;
+    item.author = rec.author;
+    item.wall_ms = rec.wall_ms;
+    if (rec.kind == sync::HistoryRecord::Kind::kSnapshot) {
+      // Redundant when what it covers was recorded before.
       if (!seen.empty() && *seen.begin() <= item.seq) continue;
       seen.insert(item.seq);
       item.changes.push_back("收到该表单截至第 " + std::to_string(item.seq) + " 号记录的完整内容（此前的记录未下载到本机）");
-    } else if (kind == "own") {
-      seen.insert(item.seq);
-      auto op = sync::decode_operation(q.column_blob(5));
-      if (!op) return op.status();
-      item.changes.push_back(describe_op(*op));
-    } else {
-      seen.insert(item.seq);
-    }
-    if (kind == "snapshot" || kind == "own") {
       out.push_back(std::move(item));
       continue;
     }
-    {
-      auto entry = sync::decode_entry(q.column_blob(5));
-      if (!entry) return entry.status();
-      for (const sync::Effect& e : entry->effects) {
+    seen.insert(item.seq);
+    if (rec.kind == sync::HistoryRecord::Kind::kOwn) {
+      if (rec.op) item.changes.push_back(describe_op(*rec.op));
+      out.push_back(std::move(item));
+      continue;
+    }
+    if (rec.entry) {
+      for (const sync::Effect& e : rec.entry->effects) {
         std::string line;
         if (const auto* c = std::get_if<sync::FormCreated>(&e)) {
           const FormTemplate* t = template_of(c->form);
@@ -942,11 +857,11 @@ Result<std::vector<HistoryItem>> OfficeClient::history(const FormId& form) const
           const TableDef* td = t ? t->table(rd->table) : nullptr;
           line = (td ? td->label : rd->table) + "：删除一行";
         } else if (const auto* wc = std::get_if<sync::WorkflowChanged>(&e)) {
-          const auto& s = wc->state;
-          line = "流程：" + std::string(workflow::phase_name(s.phase));
-          if (s.phase == workflow::Phase::kInReview) line += "·" + stage_name(s);
-          if (s.phase == workflow::Phase::kReturned && !s.last_return_reason.empty()) {
-            line += "，退回原因：" + s.last_return_reason;
+          const auto& st = wc->state;
+          line = "流程：" + std::string(workflow::phase_name(st.phase));
+          if (st.phase == workflow::Phase::kInReview) line += "·" + stage_name(st);
+          if (st.phase == workflow::Phase::kReturned && !st.last_return_reason.empty()) {
+            line += "，退回原因：" + st.last_return_reason;
           }
         } else if (const auto* co = std::get_if<sync::ConflictOpened>(&e)) {
           line = "出现冲突：" + describe_cell(v->form, co->conflict.cell);

@@ -227,8 +227,13 @@ TEST_F(OfficeClientTest, OfflineEditsThroughTheCommandLineAreKeptAndSentWhenTheL
   EXPECT_EQ(on_server->form.field("project_name").text, "科普日活动");
   EXPECT_EQ(on_server->form.table("indicators")->rows.size(), 1u);
 
+  // A history.db of an earlier version is left alone and not read: the
+  // history comes from the replica.
+  const auto stale = dir("p1") / "data" / "history.db";
+  std::ofstream(stale) << "not a database";
   const CliRun history = cli("p1", {"history", prefix});
   ASSERT_EQ(history.code, kExitOk) << history.err;
+  EXPECT_TRUE(std::filesystem::exists(stale));
   EXPECT_NE(history.out.find("#1"), std::string::npos) << history.out;
   EXPECT_NE(history.out.find("创建表单"), std::string::npos) << history.out;
   EXPECT_NE(history.out.find("修改 项目名称 为“科普日活动”"), std::string::npos) << history.out;

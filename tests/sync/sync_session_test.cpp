@@ -61,6 +61,8 @@ struct StandInServer {
           e.effects.emplace_back(std::move(fc));
         } else if (const auto* set = std::get_if<SetCell>(&op.payload)) {
           e.effects.emplace_back(CellWritten{set->cell, set->value});
+        } else if (const auto* ins = std::get_if<InsertRow>(&op.payload)) {
+          e.effects.emplace_back(RowInserted{ins->table, ins->row_id, ins->after_row, ins->cells});
         }
         log.push_back(std::move(e));
         results[op.id] = OpResult{op.id, seq, StatusCode::kOk, 0, {}};
@@ -375,7 +377,10 @@ TEST_F(SyncSessionTest, AnAnswerStillArrivingAndALargeRequestAreWaitedFor) {
 
 TEST_F(SyncSessionTest, MoreIsFollowedAtOnceByTheNextRequest) {
   const FormId id = new_form();
-  for (const char* name : {"甲", "乙", "丙"}) ASSERT_TRUE(replica_->set_cell(id, CellRef::field("project_name"), name).is_ok());
+  // Three cells (edits of one cell would coalesce into one operation).
+  for (const char* key : {"project_name", "department", "implementing_unit"}) {
+    ASSERT_TRUE(replica_->set_cell(id, CellRef::field(key), "丙").is_ok());
+  }
   server_.max_entries = 1;  // four entries wait: four answers, the first three with `more`
 
   session_->begin(milliseconds(0));
@@ -477,8 +482,9 @@ TEST_F(SyncSessionTest, ALostConnectionResendsAtTheNextTick) {
 
 TEST_F(SyncSessionTest, ATransportThatAnswersInsideSendRunsTheWholeCycle) {
   const FormId id = new_form();
+  // Twenty rows (edits of one cell would coalesce into one operation).
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(replica_->set_cell(id, CellRef::field("project_name"), "第" + std::to_string(i) + "稿").is_ok());
+    ASSERT_TRUE(replica_->insert_row(id, "indicators", "", {{"level3", "第" + std::to_string(i) + "稿"}}).is_ok());
   }
   server_.max_entries = 1;
   ClientSyncSession* self = nullptr;
@@ -500,7 +506,9 @@ TEST_F(SyncSessionTest, ATransportThatAnswersInsideSendRunsTheWholeCycle) {
   EXPECT_EQ(1u, max_depth);                       // no recursion through send
   EXPECT_EQ(21u, replica_->cursor());
   EXPECT_TRUE(replica_->pending().empty());
-  EXPECT_EQ("第19稿", replica_->confirmed(id)->form.field("project_name").text);
+  const auto rows = replica_->confirmed(id)->form.table("indicators")->rows;
+  ASSERT_EQ(20u, rows.size());
+  EXPECT_EQ("第19稿", rows.back().cell("level3").text);
 }
 
 }  // namespace

@@ -11,9 +11,10 @@
 //                 rename), mode 0600.
 //   replica.db    the local replica (sync::ClientReplica): forms, outbox,
 //                 conflicts, rejected changes, cursor.
-//   history.db    the log entries this device received, per form, for
-//                 `history` (filled from the SyncResponses the sync loop
-//                 sees: ClientReplica has no hook for applied entries).
+//                 It also keeps the history of what it applied (log
+//                 entries, snapshots, this device's accepted operations),
+//                 which `history` reads. (A history.db of earlier versions
+//                 is ignored.)
 //
 // Offline first: every form operation works without a server. Content edits
 // and workflow actions are queued in the replica's outbox; nothing is sent

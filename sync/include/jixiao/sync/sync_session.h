@@ -71,6 +71,15 @@ class ClientSyncSession {
   // The transport lost its connection: whatever was in flight will be resent.
   void on_connection_lost(std::chrono::milliseconds now);
 
+  // Called after each answer was applied to the replica (with the request
+  // it answered, ids paired): the owner counts progress from it without
+  // decoding the answer again.
+  using Applied = std::function<void(const SyncRequest& sent, const SyncResponse& response)>;
+  void set_applied_observer(Applied observer);
+  // The `next` of the last ErrorResponse that ended a cycle or asked for a
+  // retry (nullopt: none since the last applied answer).
+  std::optional<NextStep> last_server_next() const;
+
   bool in_flight() const;
   // The request waiting for its answer, or nullptr.
   const SyncRequest* in_flight_request() const;
@@ -102,6 +111,8 @@ class ClientSyncSession {
   std::uint32_t uplink_bytes_per_second_ = 0;
   SyncSessionStats stats_;
   Status last_error_;
+  std::optional<NextStep> last_server_next_;
+  Applied applied_;
   // A request to send at the first tick at or after this time (a lost
   // connection: at once; a retryable error or a replica failure: after the
   // timeout).
