@@ -24,7 +24,7 @@ struct OfficeClient::Impl {
         history(text),
         loop(settings,
              SyncLoopOptions{options.connect, options.clock, options.connect_timeout, options.request_timeout,
-                             options.sync_deadline, options.client_version},
+                             options.sync_deadline, options.client_version, options.apply_batch_items},
              [this] { return rep(); }, std::move(lock)) {}
 
   ClientOptions options;
@@ -174,12 +174,7 @@ std::string OfficeClient::stage_name(const workflow::SubmissionState& state) con
   return impl_->text.stage_name(state);
 }
 
-std::size_t OfficeClient::changes_waiting() const {
-  if (!impl_->replica) return 0;
-  std::size_t n = 0;
-  for (const sync::FormSummary& f : impl_->replica->forms()) n += f.pending_ops;
-  return n;
-}
+std::size_t OfficeClient::changes_waiting() const { return impl_->replica ? impl_->replica->outbox_size() : 0; }
 
 // ---- free functions ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@
 #include "jixiao/client/sync_loop.h"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -173,10 +174,25 @@ Result<SyncSummary> SyncLoop::sync(const SyncOptions& o) {
     auto g = guard();
     auto rep = open_replica_();
     if (!rep) return rep.status();
-    progress.ops_to_send = (*rep)->pending().size();
+    progress.ops_to_send = (*rep)->outbox_size();
+    (*rep)->set_apply_batching(options_.apply_batch_items, [this] {
+      if (held_ != nullptr && held_->owns_lock()) {
+        held_->unlock();  // readers and editors get their turn between batches
+        std::this_thread::yield();
+        held_->lock();
+      }
+    });
     session = std::make_unique<sync::ClientSyncSession>(
         **rep, [&](std::string bytes) { outgoing.push_back(std::move(bytes)); }, options_.request_timeout);
   }
+  // The batching hook refers to this loop: removed when the sync ends.
+  struct Unhook {
+    SyncLoop& loop;
+    ~Unhook() {
+      auto g = loop.guard();
+      if (auto rep = loop.open_replica_()) (*rep)->set_apply_batching(0, nullptr);
+    }
+  } unhook{*this};
   session->set_wire_options(peer_);
   session->set_applied_observer([&](const sync::SyncRequest&, const sync::SyncResponse& response) {
     for (const sync::OpResult& r : response.results) {
@@ -241,7 +257,9 @@ Result<SyncSummary> SyncLoop::sync(const SyncOptions& o) {
     progress.bytes_received += msg->size();
     {
       auto g = guard();
+      held_ = &g;
       session->on_message(*msg, steady_now());
+      held_ = nullptr;
       if (session->last_server_next() == sync::NextStep::kReauthenticate) {
         settings_.meta().token.clear();
         if (auto s = settings_.save(); !s) return s;

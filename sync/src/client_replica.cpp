@@ -611,9 +611,31 @@ struct ClientReplica::Impl {
     return q.run();
   }
 
-  // `own`: this device's entries the server left out (own_entries()).
-  Status apply_snapshots_and_entries(const SyncResponse& response, const std::vector<LogEntry>& own) {
-    // Replicas changed by this response, written back once at the end.
+  // One item of an answer to apply: a snapshot, or a log entry (received,
+  // or one of this device's rebuilt by own_entries()).
+  struct Item {
+    const FormSnapshot* snapshot = nullptr;
+    const LogEntry* entry = nullptr;
+    bool received = false;
+  };
+
+  // The answer's snapshots first, then its entries and `own` interleaved by
+  // seq (apply_entry skips an entry at or below a replica's last_seq).
+  static std::vector<Item> items_of(const SyncResponse& response, const std::vector<LogEntry>& own) {
+    std::vector<Item> out;
+    out.reserve(response.snapshots.size() + response.entries.size() + own.size());
+    for (const FormSnapshot& snapshot : response.snapshots) out.push_back(Item{&snapshot, nullptr, false});
+    const std::size_t first_entry = out.size();
+    for (const LogEntry& e : response.entries) out.push_back(Item{nullptr, &e, true});
+    for (const LogEntry& e : own) out.push_back(Item{nullptr, &e, false});
+    std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first_entry), out.end(),
+                     [](const Item& x, const Item& y) { return x.entry->seq < y.entry->seq; });
+    return out;
+  }
+
+  // Applies items [begin, end) inside the caller's transaction.
+  Status apply_items(const std::vector<Item>& items, std::size_t begin, std::size_t end) {
+    // Replicas changed by these items, written back once at the end.
     std::map<FormId, FormReplica> touched;
     auto current = [&](const FormId& form) -> Result<FormReplica*> {
       auto it = touched.find(form);
@@ -623,27 +645,23 @@ struct ClientReplica::Impl {
       if (!*stored) return static_cast<FormReplica*>(nullptr);
       return &(touched[form] = std::move(**stored));
     };
-    for (const FormSnapshot& snapshot : response.snapshots) {
-      auto r = current(snapshot.replica.form.id);
-      if (!r) return r.status();
-      if (*r == nullptr || snapshot.replica.last_seq > (*r)->last_seq) {
-        touched[snapshot.replica.form.id] = snapshot.replica;
-        if (auto s = record_history(HistoryRecord::Kind::kSnapshot, snapshot.replica.form.id,
-                                    snapshot.replica.last_seq, {}, {}, hlc_now_ms(), std::nullopt);
-            !s) {
-          return s;
+    for (std::size_t i = begin; i < end; ++i) {
+      const Item& item = items[i];
+      if (item.snapshot != nullptr) {
+        const FormSnapshot& snapshot = *item.snapshot;
+        auto r = current(snapshot.replica.form.id);
+        if (!r) return r.status();
+        if (*r == nullptr || snapshot.replica.last_seq > (*r)->last_seq) {
+          touched[snapshot.replica.form.id] = snapshot.replica;
+          if (auto s = record_history(HistoryRecord::Kind::kSnapshot, snapshot.replica.form.id,
+                                      snapshot.replica.last_seq, {}, {}, hlc_now_ms(), std::nullopt);
+              !s) {
+            return s;
+          }
         }
+        continue;
       }
-    }
-    // In log order: apply_entry skips an entry at or below a replica's
-    // last_seq, so the rebuilt own entries must interleave by seq.
-    std::vector<const LogEntry*> ordered;
-    ordered.reserve(response.entries.size() + own.size());
-    for (const LogEntry& e : response.entries) ordered.push_back(&e);
-    for (const LogEntry& e : own) ordered.push_back(&e);
-    std::stable_sort(ordered.begin(), ordered.end(), [](const LogEntry* a, const LogEntry* b) { return a->seq < b->seq; });
-    for (const LogEntry* next : ordered) {
-      const LogEntry& entry = *next;
+      const LogEntry& entry = *item.entry;
       auto r = current(entry.form_id);
       if (!r) return r.status();
       FormReplica* replica = *r;
@@ -659,8 +677,7 @@ struct ClientReplica::Impl {
       hlc.observe(entry.hlc);
       // The rebuilt own entries are this device's operations, recorded
       // as such (kOwn) with the results.
-      const bool received = next >= response.entries.data() && next < response.entries.data() + response.entries.size();
-      if (received && replica->last_seq != before) {
+      if (item.received && replica->last_seq != before) {
         if (auto s = record_history(HistoryRecord::Kind::kEntry, entry.form_id, entry.seq, entry.op_id, entry.author,
                                     entry.hlc.wall_ms, encode_entry(entry));
             !s) {
@@ -673,6 +690,10 @@ struct ClientReplica::Impl {
     }
     return Status::ok();
   }
+
+  // apply_response's batching (set_apply_batching).
+  std::size_t batch_items = 0;
+  std::function<void()> between_batches;
 };
 
 // ===========================================================================================
@@ -1060,6 +1081,11 @@ std::vector<Operation> ClientReplica::pending() const {
   return out;
 }
 
+std::size_t ClientReplica::outbox_size() const {
+  Stmt q(impl_->db, "SELECT COUNT(*) FROM outbox");
+  return q.row() ? static_cast<std::size_t>(q.col_i64(0)) : 0;
+}
+
 ServerSeq ClientReplica::cursor() const {
   auto c = impl_->meta_int("cursor");
   return c ? static_cast<ServerSeq>(*c) : 0;
@@ -1101,32 +1127,56 @@ SyncRequest ClientReplica::peek_request(std::uint64_t request_id, std::uint32_t 
   return req;
 }
 
+void ClientReplica::set_apply_batching(std::size_t items_per_transaction, std::function<void()> between) {
+  impl_->batch_items = items_per_transaction;
+  impl_->between_batches = std::move(between);
+}
+
 Status ClientReplica::apply_response(const SyncRequest& sent, const SyncResponse& response) {
   if (response.request_id != sent.request_id) return Status::ok();  // not the answer to `sent`
-  Transaction txn(impl_->db);
-  if (auto s = txn.begin(); !s) return s;
-  if (auto s = impl_->apply_results(sent, response); !s) return s;
-  if (auto s = impl_->apply_snapshots_and_entries(response, own_entries(sent, response)); !s) return s;
-  auto stored = impl_->meta_int("cursor");
-  if (!stored) return stored.status();
-  const ServerSeq cursor = std::max(static_cast<ServerSeq>(*stored), response.cursor);
-  if (auto s = impl_->put_meta_int("cursor", static_cast<std::int64_t>(cursor)); !s) return s;
-  {
-    // The server computes round reports afresh for every answer.
-    if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)")
-                     .blob(1, archive::to_bytes(response.rounds, WireOptions{}))
-                     .run();
-        !s) {
-      return s;
+  const std::vector<LogEntry> own = own_entries(sent, response);
+  const std::vector<Impl::Item> items = Impl::items_of(response, own);
+  const std::size_t batch = impl_->batch_items == 0 ? items.size() : impl_->batch_items;
+  // Batches of at most `batch` items, each its own transaction: the results
+  // go with the first, the cursor (and everything else the answer moves)
+  // with the last. A crash in between leaves the old cursor, so the next
+  // sync brings the rest again (entries and snapshots are idempotent).
+  std::size_t begin = 0;
+  for (bool first = true;; first = false) {
+    const std::size_t end = std::min(items.size(), begin + batch);
+    const bool last = end == items.size();
+    Transaction txn(impl_->db);
+    if (auto s = txn.begin(); !s) return s;
+    if (first) {
+      if (auto s = impl_->apply_results(sent, response); !s) return s;
     }
-    if (auto s = impl_->put_meta_text("rounds_caps", join_names(WireOptions{}.caps)); !s) return s;
+    if (auto s = impl_->apply_items(items, begin, end); !s) return s;
+    if (last) {
+      auto stored = impl_->meta_int("cursor");
+      if (!stored) return stored.status();
+      const ServerSeq cursor = std::max(static_cast<ServerSeq>(*stored), response.cursor);
+      if (auto s = impl_->put_meta_int("cursor", static_cast<std::int64_t>(cursor)); !s) return s;
+      // The server computes round reports afresh for every answer.
+      if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)")
+                       .blob(1, archive::to_bytes(response.rounds, WireOptions{}))
+                       .run();
+          !s) {
+        return s;
+      }
+      if (auto s = impl_->put_meta_text("rounds_caps", join_names(WireOptions{}.caps)); !s) return s;
+      if (auto s = Stmt(impl_->db, "DELETE FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1")
+                       .u64(1, cursor)
+                       .run();
+          !s) {
+        return s;
+      }
+    }
+    if (auto s = impl_->save_hlc(); !s) return s;
+    if (auto s = txn.commit(); !s) return s;
+    if (last) return Status::ok();
+    if (impl_->between_batches) impl_->between_batches();
+    begin = end;
   }
-  if (auto s = Stmt(impl_->db, "DELETE FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1").u64(1, cursor).run();
-      !s) {
-    return s;
-  }
-  if (auto s = impl_->save_hlc(); !s) return s;
-  return txn.commit();
 }
 
 Result<std::vector<HistoryRecord>> ClientReplica::history(const FormId& form) const {

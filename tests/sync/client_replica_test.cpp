@@ -511,6 +511,76 @@ TEST_F(ClientReplicaTest, AVersionOneFileMigratesAndItsOutboxCountsAsSent) {
   EXPECT_EQ("丙", r->view(id)->form.field("project_name").text);
 }
 
+TEST_F(ClientReplicaTest, ALargeAnswerIsAppliedInBoundedTransactionsWithTheCursorInTheLast) {
+  const FormId id = confirmed_form();  // cursor 1
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "甲").is_ok());
+  const SyncRequest req = replica_->next_request(next_id_++);
+  // Nine entries of a colleague (seq 2..10) and this device's edit at 11.
+  Operation remote = req.ops[0];
+  remote.author = "li.si";
+  remote.device = "device-b";
+  SyncResponse resp;
+  resp.request_id = req.request_id;
+  resp.results = {accepted(req.ops[0], 11)};
+  for (ServerSeq seq = 2; seq <= 10; ++seq) {
+    remote.id = new_uuid_v4();
+    resp.entries.push_back(
+        entry_for(remote, seq, {CellWritten{field("department"), CellValue::of_text("部门" + std::to_string(seq))}}));
+  }
+  resp.cursor = 11;
+  std::vector<std::pair<ServerSeq, ServerSeq>> seen;  // (cursor, form's last_seq) between batches
+  replica_->set_apply_batching(3, [&] { seen.emplace_back(replica_->cursor(), replica_->confirmed(id)->last_seq); });
+  ASSERT_TRUE(replica_->apply_response(req, resp).is_ok());
+  // Ten items in batches of 3: four transactions, three pauses; the cursor
+  // moves only with the last.
+  const std::vector<std::pair<ServerSeq, ServerSeq>> expected{{1, 4}, {1, 7}, {1, 10}};
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(11u, replica_->cursor());
+  EXPECT_EQ(11u, replica_->confirmed(id)->last_seq);
+  EXPECT_EQ("部门10", replica_->confirmed(id)->form.field("department").text);
+  EXPECT_EQ("甲", replica_->confirmed(id)->form.field("project_name").text);
+  EXPECT_TRUE(replica_->pending().empty());
+  EXPECT_EQ(0u, replica_->outbox_size());
+  // The same answer again changes nothing.
+  const auto hashes = replica_->replica_hashes();
+  ASSERT_TRUE(replica_->apply_response(req, resp).is_ok());
+  EXPECT_EQ(hashes, replica_->replica_hashes());
+}
+
+TEST_F(ClientReplicaTest, AnAnswerCutBetweenBatchesIsCompletedByTheNextOne) {
+  TempDb db;
+  replica_ = open(db.path);
+  const FormId id = confirmed_form();
+  const SyncRequest pull = replica_->next_request(next_id_++);
+  Operation remote;
+  remote.form_id = id;
+  remote.author = "li.si";
+  remote.device = "device-b";
+  SyncResponse resp;
+  resp.request_id = pull.request_id;
+  for (ServerSeq seq = 2; seq <= 7; ++seq) {
+    remote.id = new_uuid_v4();
+    resp.entries.push_back(
+        entry_for(remote, seq, {CellWritten{field("department"), CellValue::of_text("部门" + std::to_string(seq))}}));
+  }
+  resp.cursor = 7;
+  // The process ends after the first batch (the pause never returns).
+  struct Stop {};
+  replica_->set_apply_batching(2, [] { throw Stop{}; });
+  EXPECT_THROW((void)replica_->apply_response(pull, resp), Stop);
+  replica_.reset();
+  replica_ = open(db.path);
+  EXPECT_EQ(1u, replica_->cursor());                      // the old cursor
+  EXPECT_EQ(3u, replica_->confirmed(id)->last_seq);       // the first batch stayed
+  // The next answer from the old cursor brings everything again.
+  const SyncRequest again = replica_->next_request(next_id_++);
+  EXPECT_EQ(1u, again.cursor);
+  resp.request_id = again.request_id;
+  ASSERT_TRUE(replica_->apply_response(again, resp).is_ok());
+  EXPECT_EQ(7u, replica_->cursor());
+  EXPECT_EQ("部门7", replica_->confirmed(id)->form.field("department").text);
+}
+
 // ---- history --------------------------------------------------------------------------------
 
 TEST_F(ClientReplicaTest, HistoryRecordsAppliedEntriesOwnAcceptedOperationsAndSnapshots) {

@@ -59,6 +59,9 @@ struct SyncLoopOptions {
   std::chrono::milliseconds request_timeout{30000};  // one answer
   std::chrono::milliseconds sync_deadline{600000};   // a whole sync
   std::string client_version = "jixiao 0.1.0";
+  // Snapshots and entries per transaction when an answer is applied (0: one
+  // transaction per answer); the lock is let go between batches.
+  std::size_t apply_batch_items = 0;
 };
 
 class SyncLoop {
@@ -93,6 +96,9 @@ class SyncLoop {
   Lock lock_;
   workflow::SystemClock system_clock_;
   sync::WireOptions peer_;  // the server's, as the last LoginResponse said
+  // The lock the loop holds while the session applies an answer: released
+  // and taken again between the answer's batches.
+  std::unique_lock<std::mutex>* held_ = nullptr;
 };
 
 }  // namespace jixiao::client

@@ -12,10 +12,11 @@
 // pending operations of this device applied on top (merge.h: apply_local).
 //
 // Not thread-safe: one owner (the client process's sync loop and its local
-// API run on one thread or under the caller's lock).
+// API run on one thread or under the caller's lock; ClientService's lock).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -136,6 +137,7 @@ class ClientReplica {
   std::vector<ConflictRecord> open_conflicts() const;
   std::vector<RejectedChange> rejected() const;
   std::vector<Operation> pending() const;  // the outbox, oldest first
+  std::size_t outbox_size() const;         // pending().size(), without decoding
   ServerSeq cursor() const;
   // The round reports of the last sync (finance bureau and city users).
   std::vector<RoundReport> rounds() const;
@@ -156,6 +158,13 @@ class ClientReplica {
   // cursor moves, and the history records what was applied (history()).
   // Idempotent: applying the same response twice changes nothing.
   Status apply_response(const SyncRequest& sent, const SyncResponse& response);
+  // A large answer in bounded transactions: at most `items_per_transaction`
+  // snapshots and entries per transaction (0, the default: one transaction),
+  // the results with the first and the cursor with the last; `between` runs
+  // after each batch but the last (the owner lets other threads in there).
+  // A failure between batches leaves the old cursor: the next sync brings
+  // the rest again.
+  void set_apply_batching(std::size_t items_per_transaction, std::function<void()> between = nullptr);
 
   // The form's history, by seq; at one seq an entry comes before this
   // device's own record, which comes before a snapshot.
