@@ -1,6 +1,9 @@
 // The client service (client_service.h).
 #include "jixiao/client/client_service.h"
 
+#include <chrono>
+#include <thread>
+
 namespace jixiao::client {
 
 ClientService::~ClientService() {
@@ -16,6 +19,12 @@ Result<std::unique_ptr<ClientService>> ClientService::open(ServiceOptions option
   std::unique_ptr<ClientService> service(new ClientService());
   service->dir_lock_ = std::move(dir_lock).value();
   options.client.apply_batch_items = options.apply_batch_items;
+  options.client.let_others_in = [raw = service.get()] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50);
+    while (raw->waiting_.load() > 0 && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  };
   ClientService* self = service.get();
   auto client = OfficeClient::open(std::move(options.client), [self] { return self->lock(); });
   if (!client) return client.status();
@@ -81,7 +90,7 @@ ClientStatus ClientService::status() const {
     std::lock_guard<std::mutex> g(status_mu_);
     out = status_;
   }
-  std::lock_guard<std::mutex> g(mu_);
+  auto g = caller_lock();
   out.changes_waiting = client_->changes_waiting();
   out.last_sync_ms = client_->meta().last_sync_ms;
   return out;

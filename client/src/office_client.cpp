@@ -24,7 +24,8 @@ struct OfficeClient::Impl {
         history(text),
         loop(settings,
              SyncLoopOptions{options.connect, options.clock, options.connect_timeout, options.request_timeout,
-                             options.sync_deadline, options.client_version, options.apply_batch_items},
+                             options.sync_deadline, options.client_version, options.apply_batch_items,
+                             options.let_others_in},
              [this] { return rep(); }, std::move(lock)) {}
 
   ClientOptions options;

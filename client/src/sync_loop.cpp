@@ -178,7 +178,11 @@ Result<SyncSummary> SyncLoop::sync(const SyncOptions& o) {
     (*rep)->set_apply_batching(options_.apply_batch_items, [this] {
       if (held_ != nullptr && held_->owns_lock()) {
         held_->unlock();  // readers and editors get their turn between batches
-        std::this_thread::yield();
+        if (options_.let_others_in) {
+          options_.let_others_in();
+        } else {
+          std::this_thread::yield();
+        }
         held_->lock();
       }
     });
@@ -255,10 +259,20 @@ Result<SyncSummary> SyncLoop::sync(const SyncOptions& o) {
                     msg.status().to_string());
     }
     progress.bytes_received += msg->size();
+    // An answer is decoded here, without the lock (inflating and decoding a
+    // large one takes long); anything else goes to the session as bytes.
+    std::optional<sync::SyncResponse> decoded;
+    if (auto type = sync::peek_message_type(*msg); type && *type == sync::MessageType::kSyncResponse) {
+      if (auto d = sync::decode_sync_response(*msg, peer_)) decoded = std::move(d).value();
+    }
     {
       auto g = guard();
       held_ = &g;
-      session->on_message(*msg, steady_now());
+      if (decoded) {
+        session->on_sync_response(std::move(*decoded), msg->size(), steady_now());
+      } else {
+        session->on_message(*msg, steady_now());
+      }
       held_ = nullptr;
       if (session->last_server_next() == sync::NextStep::kReauthenticate) {
         settings_.meta().token.clear();

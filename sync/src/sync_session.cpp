@@ -123,6 +123,17 @@ void ClientSyncSession::handle_response(std::string_view bytes, std::chrono::mil
     give_up_undecodable(response.status());
     return;
   }
+  handle_decoded(*response, now);
+}
+
+void ClientSyncSession::on_sync_response(SyncResponse response, std::size_t wire_bytes,
+                                         std::chrono::milliseconds now) {
+  stats_.bytes_received += wire_bytes;
+  handle_decoded(response, now);
+}
+
+void ClientSyncSession::handle_decoded(const SyncResponse& decoded, std::chrono::milliseconds now) {
+  const SyncResponse* response = &decoded;
   if (!in_flight_ || response->request_id != outstanding_.request_id) {
     ++stats_.ignored;  // a duplicate, or the answer to a request given up on
     return;

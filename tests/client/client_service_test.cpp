@@ -48,7 +48,7 @@ class ClientServiceTest : public ::testing::Test {
     return *id;
   }
 
-  std::unique_ptr<ClientService> service(std::size_t batch = 256, const std::string& program = "jixiao daemon") {
+  std::unique_ptr<ClientService> service(std::size_t batch = 16, const std::string& program = "jixiao daemon") {
     ServiceOptions o;
     o.client = options();
     o.program = program;
@@ -79,7 +79,7 @@ TEST_F(ClientServiceTest, ASecondServiceOnTheSameDirectorySaysWhichProcessHoldsI
   EXPECT_EQ(holder->program, "jixiao daemon");
 
   first.reset();  // the directory is free again
-  EXPECT_NE(service(256, "jixiao"), nullptr);
+  EXPECT_NE(service(16, "jixiao"), nullptr);
 }
 
 TEST_F(ClientServiceTest, ReadsAndEditsGoOnWhileASyncWaitsForTheNetwork) {

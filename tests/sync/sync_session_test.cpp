@@ -375,6 +375,31 @@ TEST_F(SyncSessionTest, AnAnswerStillArrivingAndALargeRequestAreWaitedFor) {
   EXPECT_EQ(4u, sent_.size());
 }
 
+TEST_F(SyncSessionTest, AnAnswerDecodedByTheOwnerIsAppliedAsIfItCameAsBytes) {
+  const FormId id = new_form();
+  ASSERT_TRUE(replica_->set_cell(id, CellRef::field("project_name"), "甲").is_ok());
+  std::size_t applied = 0;
+  session_->set_applied_observer([&](const SyncRequest& sent, const SyncResponse& response) {
+    ++applied;
+    EXPECT_EQ(sent.request_id, response.request_id);
+  });
+  session_->begin(milliseconds(0));
+  const std::string bytes = server_.answer(sent_.at(0));
+  auto decoded = decode_sync_response(bytes);
+  ASSERT_TRUE(decoded.is_ok());
+  session_->on_sync_response(std::move(decoded).value(), bytes.size(), milliseconds(1));
+  EXPECT_TRUE(session_->idle());
+  EXPECT_EQ(1u, applied);
+  EXPECT_EQ(1u, session_->stats().responses_applied);
+  EXPECT_EQ(bytes.size(), session_->stats().bytes_received);
+  EXPECT_EQ(2u, replica_->cursor());
+  EXPECT_EQ("甲", replica_->confirmed(id)->form.field("project_name").text);
+  // The same answer again: ignored, as a duplicate of bytes would be.
+  session_->on_sync_response(*decode_sync_response(bytes), bytes.size(), milliseconds(2));
+  EXPECT_EQ(1u, session_->stats().ignored);
+  EXPECT_EQ(1u, applied);
+}
+
 TEST_F(SyncSessionTest, MoreIsFollowedAtOnceByTheNextRequest) {
   const FormId id = new_form();
   // Three cells (edits of one cell would coalesce into one operation).

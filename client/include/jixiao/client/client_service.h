@@ -8,7 +8,8 @@
 // answer), never while it waits for the network or sends: so reads and
 // edits go on while a sync of ten minutes runs. A large answer is applied
 // in bounded transactions (`apply_batch_items` snapshots and entries each,
-// the cursor stored with the last), and the lock is let go between them.
+// the cursor stored with the last), and the lock is let go between them
+// until the callers waiting for it have had it (at most 50 ms per pause).
 //
 // The data directory is locked for the service's lifetime (directory_lock.h):
 // a second process that opens it is told which process holds it.
@@ -29,7 +30,7 @@ namespace jixiao::client {
 struct ServiceOptions {
   ClientOptions client;
   std::string program = "jixiao";  // written in the lock file ("jixiao daemon")
-  std::size_t apply_batch_items = 256;
+  std::size_t apply_batch_items = 16;  // measured: bench/RESULTS.md, client service
 };
 
 class ClientService {
@@ -43,7 +44,7 @@ class ClientService {
   // office_client.h. `f` must not call sync() (use sync() below).
   template <class F>
   auto with_client(F&& f) const {
-    std::lock_guard<std::mutex> g(mu_);
+    auto g = caller_lock();
     return std::forward<F>(f)(*client_);
   }
 
@@ -65,6 +66,16 @@ class ClientService {
  private:
   ClientService() = default;
   std::unique_lock<std::mutex> lock() const { return std::unique_lock<std::mutex>(mu_); }
+  // A caller's lock: counted while it waits, so that a sync pausing between
+  // batches lets it in first (std::mutex is not fair: a sync that unlocks
+  // and locks again at once would otherwise keep it out).
+  std::unique_lock<std::mutex> caller_lock() const {
+    ++waiting_;
+    std::unique_lock<std::mutex> g(mu_);
+    --waiting_;
+    return g;
+  }
+  mutable std::atomic<int> waiting_{0};
 
   mutable std::mutex mu_;  // settings and replica
   std::unique_ptr<DirectoryLock> dir_lock_;

@@ -80,6 +80,7 @@ struct ClientOptions {
   std::chrono::milliseconds sync_deadline{600000};   // a whole sync
   std::string client_version = "jixiao 0.1.0";
   std::size_t apply_batch_items = 0;  // SyncLoopOptions::apply_batch_items
+  std::function<void()> let_others_in;  // SyncLoopOptions::let_others_in
 };
 
 class OfficeClient {

@@ -62,6 +62,9 @@ struct SyncLoopOptions {
   // Snapshots and entries per transaction when an answer is applied (0: one
   // transaction per answer); the lock is let go between batches.
   std::size_t apply_batch_items = 0;
+  // Called between batches with the lock let go (nullptr: a yield): the
+  // owner lets the callers waiting for the lock in first.
+  std::function<void()> let_others_in;
 };
 
 class SyncLoop {

@@ -54,6 +54,10 @@ class ClientSyncSession {
   void begin(std::chrono::milliseconds now);
   // A message from the server.
   void on_message(std::string_view bytes, std::chrono::milliseconds now);
+  // A SyncResponse the owner decoded itself (decode_sync_response with the
+  // wire options given to set_wire_options), e.g. outside the lock that
+  // guards the replica: the same as on_message with its `wire_bytes` bytes.
+  void on_sync_response(SyncResponse response, std::size_t wire_bytes, std::chrono::milliseconds now);
   // Call regularly: resends after the timeout.
   void on_tick(std::chrono::milliseconds now);
   // Part of the answer has arrived (the transport saw bytes of it): the
@@ -96,6 +100,7 @@ class ClientSyncSession {
   void send_next(std::chrono::milliseconds now);
   void give_up_undecodable(const Status& why);
   void handle_response(std::string_view bytes, std::chrono::milliseconds now);
+  void handle_decoded(const SyncResponse& response, std::chrono::milliseconds now);
   void handle_error(std::string_view bytes, std::chrono::milliseconds now);
 
   ClientReplica& replica_;
