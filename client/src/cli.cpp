@@ -12,6 +12,7 @@
 
 #include "jixiao/client/check_report.h"
 #include "jixiao/client/daemon.h"
+#include "jixiao/client/results_json.h"
 #include "jixiao/common/checker.h"
 #include "jixiao/common/form_json.h"
 
@@ -42,8 +43,9 @@ const char* kUsage =
     "                                      后台定期同步，断线自动重连 / background sync with backoff\n"
     "\n"
     "表单 Forms（表单编号可只写前 8 位 / a form id may be abbreviated to 8+ characters）:\n"
-    "  jixiao forms                        列出本机表单 / list forms\n"
-    "  jixiao todo                         等待我处理的事项 / what waits for me\n"
+    "  jixiao forms [--json]               列出本机表单 / list forms\n"
+    "  jixiao status [--json]              待发送的修改与上次同步时间 / changes waiting, last sync\n"
+    "  jixiao todo [--json]                等待我处理的事项 / what waits for me\n"
     "  jixiao create 模板ID [--year 年度] [--from 目标表编号]\n"
     "                                      新建表单；--from 从项目绩效目标表复制指标 / new form, optionally from a target form\n"
     "  jixiao show 表单编号 [--json]       查看表单 / show a form\n"
@@ -51,7 +53,7 @@ const char* kUsage =
     "                                      indicators[行编号].actual / set a cell\n"
     "  jixiao add-row 表单编号 表格 [列=值 …]   添加一行 / add a row\n"
     "  jixiao delete-row 表单编号 表格 行编号    删除一行 / delete a row\n"
-    "  jixiao history 表单编号             修改记录 / the form's history\n"
+    "  jixiao history 表单编号 [--json]    修改记录 / the form's history\n"
     "\n"
     "流程 Workflow（离线时先记录，联网登录后同步发送 / queued, sent after an online login）:\n"
     "  jixiao submit 表单编号              提交 / submit\n"
@@ -192,8 +194,28 @@ Result<std::string> read_file(const std::string& path) {
   return buf.str();
 }
 
+// The library's messages say what is wrong and name no command; the
+// command line adds how to fix it here, from the Status's detail.
+std::string command_hint(const Status& s) {
+  const std::string& d = s.detail();
+  if (d == "no user in client.json") return "（命令行：jixiao register --server 地址 --user 用户名，或 jixiao login）";
+  if (d == "no server_url") return "（命令行：jixiao register --server 地址 --user 用户名）";
+  if (d == "reauthenticate" || d == "no token, no password") {
+    return "（命令行：jixiao login，或用 --password-file 提供密码）";
+  }
+  if (d == "no verifier") return "（命令行：jixiao login）";
+  if (d == "login mismatch") return "（命令行：用 --data 指定另一个数据目录）";
+  if (d == "year") return "（命令行：--year 2021）";
+  if (d == "reason") return "（命令行：--reason 原因）";
+  if (d.rfind("unknown template ", 0) == 0) return "（命令行：jixiao templates 查看可用模板）";
+  if (s.code() == StatusCode::kNotFound && s.message().rfind("本机没有编号为", 0) == 0) {
+    return "（命令行：jixiao forms 查看本机表单）";
+  }
+  return {};
+}
+
 void print_error(std::ostream& err, const Status& s) {
-  err << "jixiao: " << s.message() << "\n";
+  err << "jixiao: " << s.message() << command_hint(s) << "\n";
   if (!s.detail().empty()) err << "  位置/详情: " << s.detail() << "\n";
 }
 
@@ -439,6 +461,10 @@ int cmd_sync(Session& s) {
 int cmd_forms(Session& s) {
   auto list = s.client->forms();
   if (!list) return fail(s.err, list.status());
+  if (s.o.json) {
+    s.out << forms_json(*list) << "\n";
+    return kExitOk;
+  }
   if (list->empty()) {
     s.out << "本机还没有表单（用 jixiao create 新建，或 jixiao sync 同步）\n";
     return kExitOk;
@@ -456,6 +482,10 @@ int cmd_forms(Session& s) {
 int cmd_todo(Session& s) {
   auto items = s.client->todo();
   if (!items) return fail(s.err, items.status());
+  if (s.o.json) {
+    s.out << todo_json(*items) << "\n";
+    return kExitOk;
+  }
   if (items->empty()) {
     s.out << "没有等待您处理的事项\n";
     return kExitOk;
@@ -631,12 +661,29 @@ int cmd_workflow(Session& s, workflow::Action action) {
   return kExitOk;
 }
 
+int cmd_status(Session& s) {
+  ClientStatus st;
+  st.last_sync_ms = s.client->meta().last_sync_ms;
+  st.changes_waiting = s.client->changes_waiting();
+  if (s.o.json) {
+    s.out << status_json(st) << "\n";
+    return kExitOk;
+  }
+  s.out << "待发送的修改：" << st.changes_waiting << " 项\n";
+  s.out << "上次成功同步：" << (st.last_sync_ms > 0 ? cst_time(st.last_sync_ms) : std::string("从未")) << "\n";
+  return kExitOk;
+}
+
 int cmd_history(Session& s) {
   if (s.o.positional.size() != 2) return usage(s.err, "jixiao history 表单编号");
   auto id = s.form_at(1);
   if (!id) return fail(s.err, id.status());
   auto h = s.client->history(*id);
   if (!h) return fail(s.err, h.status());
+  if (s.o.json) {
+    s.out << history_json(*h) << "\n";
+    return kExitOk;
+  }
   if (h->empty()) {
     s.out << "本机还没有收到该表单的记录（新建或修改后请 jixiao sync）\n";
     return kExitOk;
@@ -801,6 +848,7 @@ int run_with_data(const Options& o, const std::string& cmd, const std::string& e
   if (cmd == "resubmit") return cmd_workflow(s, workflow::Action::kResubmit);
   if (cmd == "accept") return cmd_workflow(s, workflow::Action::kAccept);
   if (cmd == "history") return cmd_history(s);
+  if (cmd == "status") return cmd_status(s);
   if (cmd == "conflicts") return cmd_conflicts(s);
   if (cmd == "resolve") return cmd_resolve(s);
   if (cmd == "rejected") return cmd_rejected(s);
@@ -814,7 +862,7 @@ bool is_data_command(const std::string& cmd) {
                                 "forms",    "todo",    "create",     "show",     "set",      "add-row",
                                 "delete-row", "submit", "approve",   "return",   "withdraw", "resubmit",
                                 "accept",   "history", "conflicts",  "resolve",  "rejected", "reapply",
-                                "discard"};
+                                "discard",  "status"};
   for (const char* n : names) {
     if (cmd == n) return true;
   }

@@ -1,6 +1,6 @@
 // The client's local replica (client_replica.h) on SQLite.
 //
-// Schema (PRAGMA user_version = 1):
+// Schema (PRAGMA user_version = 3):
 //
 //   meta(key TEXT PRIMARY KEY, value)
 //     device, user          the identity the file belongs to (device must match)
@@ -18,14 +18,28 @@
 //                           server's log last said; last_seq duplicated so
 //                           that snapshots and base_seq need no decoding
 //   outbox(local_seq INTEGER PK AUTOINCREMENT, op_id UNIQUE, form_id, kind,
-//          op BLOB, acked_seq NULL)
+//          op BLOB, acked_seq NULL, sent, cell_key NULL)
 //                           this device's operations, oldest first. An op
 //                           the server accepted keeps its seq in acked_seq and
 //                           stays until the cursor covers that seq (so the
-//                           view keeps showing it until its effect arrives)
+//                           view keeps showing it until its effect arrives).
+//                           sent = 1 once next_request handed it out (its id
+//                           may be on the server from then on); cell_key is
+//                           CellRef::to_string() of a set_cell, else NULL.
+//                           (Version 2 added both; rows of version 1 count
+//                           as sent.)
 //   rejected(rejected_seq INTEGER PK AUTOINCREMENT, op_id UNIQUE, form_id,
 //            op BLOB, code, reason, message, state)
 //                           operations the server refused (RejectedChange)
+//   history(form_id, seq, kind, op_id, author, wall_ms, body BLOB NULL,
+//           PRIMARY KEY(form_id, seq, kind))
+//                           what apply_response applied, for people
+//                           (HistoryRecord): kind 0 an entry (body:
+//                           encode_entry), 1 this device's accepted
+//                           operation (body: encode_operation), 2 a
+//                           snapshot (no body). Version 3 added it; the
+//                           office client's history.db before it is left
+//                           alone and no longer read.
 //
 // A form created here and not yet confirmed has no row in `forms`: it exists
 // as the CreateForm operation in the outbox, and its view is built from it
@@ -33,6 +47,12 @@
 //
 // Every public mutating call is one BEGIN IMMEDIATE transaction that also
 // persists the hybrid clock; any error rolls it back and changes nothing.
+//
+// Offline edits coalesce: a SetCell of a cell whose latest SetCell in the
+// outbox was never sent and not acknowledged replaces that operation (see
+// Impl::coalesce_candidate for when it may): one operation per cell and
+// sync, with the first one's base_value and base_seq so that the server's
+// three-way text merge still sees what the person started from.
 #include "jixiao/sync/client_replica.h"
 #include "jixiao/common/bounded_archive.h"
 #include "protocol_cereal.h"
@@ -55,7 +75,7 @@
 namespace jixiao::sync {
 namespace {
 
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 3;
 constexpr int kBusyTimeoutMs = 5000;
 // The largest operation accepted locally: half a message, as next_request's
 // default share of a request, so any single operation always fits one.
@@ -158,6 +178,15 @@ const char* const kMigrations[] = {
     "  form_id TEXT NOT NULL, op BLOB NOT NULL, code INTEGER NOT NULL, reason INTEGER NOT NULL,"
     "  message TEXT NOT NULL, state INTEGER NOT NULL);"
     "CREATE INDEX rejected_by_form ON rejected(form_id, rejected_seq);",
+    // 1 -> 2: coalescing offline edits. An operation of version 1 may have
+    // been sent already, so it never coalesces.
+    "ALTER TABLE outbox ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE outbox ADD COLUMN cell_key TEXT;"
+    "UPDATE outbox SET sent = 1;",
+    // 2 -> 3: the history of what this replica applied.
+    "CREATE TABLE history(form_id TEXT NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,"
+    "  op_id TEXT NOT NULL, author TEXT NOT NULL, wall_ms INTEGER NOT NULL, body BLOB,"
+    "  PRIMARY KEY(form_id, seq, kind));",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -240,12 +269,13 @@ struct LoadedForm {
 struct ClientReplica::Impl {
   Impl(sqlite::Database database, ClientIdentity identity, const TemplateRegistry& registry, const workflow::Clock& c,
        HybridTimestamp last)
-      : db(std::move(database)), who(std::move(identity)), templates(registry), hlc(c, last) {}
+      : db(std::move(database)), who(std::move(identity)), templates(registry), clock(c), hlc(c, last) {}
 
   // Constant after construction (reads from const members prepare statements).
   mutable sqlite::Database db;
   const ClientIdentity who;
   const TemplateRegistry& templates;
+  const workflow::Clock& clock;
   // Persisted (meta) in every transaction that moves it.
   HybridClock hlc;
 
@@ -415,16 +445,65 @@ struct ClientReplica::Impl {
                         " KB），请分段填写",
                     "operation of " + std::to_string(blob.size()) + " bytes");
     }
-    if (auto s = Stmt(db, "INSERT INTO outbox(op_id, form_id, kind, op) VALUES(?1, ?2, ?3, ?4)")
-                     .text(1, op.id)
-                     .text(2, op.form_id)
-                     .text(3, op_kind_name(op.payload))
-                     .blob(4, blob)
-                     .run();
-        !s) {
-      return s;
-    }
+    Stmt insert(db, "INSERT INTO outbox(op_id, form_id, kind, op, cell_key) VALUES(?1, ?2, ?3, ?4, ?5)");
+    insert.text(1, op.id).text(2, op.form_id).text(3, op_kind_name(op.payload)).blob(4, blob);
+    if (const auto* set = std::get_if<SetCell>(&op.payload)) insert.text(5, set->cell.to_string());
+    if (auto s = insert.run(); !s) return s;
     return save_hlc();
+  }
+
+  // The outbox operation a new SetCell of `cell` may replace, if any: the
+  // latest SetCell of the same cell that was never sent (not in a request,
+  // so its id is on no server) and is not acknowledged, with nothing after
+  // it that could depend on its value — only content edits of this form
+  // (SetCell of other cells, InsertRow, DeleteRow), none of them sent. A
+  // workflow action (its content hash), a conflict resolution or a sent
+  // operation after it keeps it, and the new edit is appended.
+  struct Candidate {
+    std::int64_t local_seq = 0;
+    Operation op;
+  };
+  Result<std::optional<Candidate>> coalesce_candidate(const FormId& form, const CellRef& cell) const {
+    const std::string key = cell.to_string();
+    std::optional<Candidate> found;
+    {
+      Stmt q(db,
+             "SELECT local_seq, op, sent, acked_seq FROM outbox WHERE form_id = ?1 AND cell_key = ?2 "
+             "ORDER BY local_seq DESC LIMIT 1");
+      q.text(1, form).text(2, key);
+      if (q.row() && q.col_i64(2) == 0 && q.col_null(3)) {
+        auto op = decode_operation(q.col_blob(1));
+        if (!op) return op.status();
+        if (std::holds_alternative<SetCell>(op->payload)) found = Candidate{q.col_i64(0), std::move(op).value()};
+      }
+      if (auto s = q.status(); !s) return s;
+    }
+    if (!found) return found;
+    Stmt after(db,
+               "SELECT COUNT(*) FROM outbox WHERE form_id = ?1 AND local_seq > ?2 AND "
+               "(sent <> 0 OR acked_seq IS NOT NULL OR kind NOT IN ('set_cell', 'insert_row', 'delete_row'))");
+    after.text(1, form).i64(2, found->local_seq);
+    std::int64_t barriers = 0;
+    if (after.row()) barriers = after.col_i64(0);
+    if (auto s = after.status(); !s) return s;
+    if (barriers > 0) return std::optional<Candidate>{};
+    return found;
+  }
+
+  // Appends a SetCell, replacing the cell's unsent SetCell when it may
+  // (coalesce_candidate): the new value, the first one's base.
+  Status append_set_cell(const FormId& form, ServerSeq base_seq, SetCell payload) {
+    auto candidate = coalesce_candidate(form, payload.cell);
+    if (!candidate) return candidate.status();
+    if (*candidate) {
+      const auto& first = std::get<SetCell>((*candidate)->op.payload);
+      payload.base_value = first.base_value;
+      base_seq = (*candidate)->op.base_seq;
+      if (auto s = Stmt(db, "DELETE FROM outbox WHERE local_seq = ?1").i64(1, (*candidate)->local_seq).run(); !s) {
+        return s;
+      }
+    }
+    return append(make_op(form, base_seq, std::move(payload)));
   }
 
   // One local edit: a transaction that reads the form, builds the payload
@@ -436,7 +515,11 @@ struct ClientReplica::Impl {
     if (!loaded) return loaded.status();
     auto payload = build(*loaded);
     if (!payload) return payload.status();
-    if (auto s = append(make_op(form, loaded->confirmed_seq, std::move(payload).value())); !s) return s;
+    if (auto* set = std::get_if<SetCell>(&*payload)) {
+      if (auto s = append_set_cell(form, loaded->confirmed_seq, std::move(*set)); !s) return s;
+    } else if (auto s = append(make_op(form, loaded->confirmed_seq, std::move(payload).value())); !s) {
+      return s;
+    }
     return txn.commit();
   }
 
@@ -478,6 +561,11 @@ struct ClientReplica::Impl {
             !s) {
           return s;
         }
+        if (auto s = record_history(HistoryRecord::Kind::kOwn, sent_op.form_id, result.seq, sent_op.id,
+                                    sent_op.author, sent_op.hlc.wall_ms, encode_operation(sent_op));
+            !s) {
+          return s;
+        }
         continue;
       }
       // Rejected: from the outbox (or, if it already left it, the request)
@@ -511,9 +599,43 @@ struct ClientReplica::Impl {
     return Status::ok();
   }
 
-  // `own`: this device's entries the server left out (own_entries()).
-  Status apply_snapshots_and_entries(const SyncResponse& response, const std::vector<LogEntry>& own) {
-    // Replicas changed by this response, written back once at the end.
+  std::int64_t hlc_now_ms() const { return clock.now().time_since_epoch().count(); }
+
+  Status record_history(HistoryRecord::Kind kind, const FormId& form, ServerSeq seq, const OpId& op_id,
+                        const UserId& author, std::int64_t wall_ms, const std::optional<std::string>& body) {
+    Stmt q(db,
+           "INSERT OR IGNORE INTO history(form_id, seq, kind, op_id, author, wall_ms, body) "
+           "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+    q.text(1, form).u64(2, seq).i64(3, static_cast<std::int64_t>(kind)).text(4, op_id).text(5, author).i64(6, wall_ms);
+    if (body) q.blob(7, *body);
+    return q.run();
+  }
+
+  // One item of an answer to apply: a snapshot, or a log entry (received,
+  // or one of this device's rebuilt by own_entries()).
+  struct Item {
+    const FormSnapshot* snapshot = nullptr;
+    const LogEntry* entry = nullptr;
+    bool received = false;
+  };
+
+  // The answer's snapshots first, then its entries and `own` interleaved by
+  // seq (apply_entry skips an entry at or below a replica's last_seq).
+  static std::vector<Item> items_of(const SyncResponse& response, const std::vector<LogEntry>& own) {
+    std::vector<Item> out;
+    out.reserve(response.snapshots.size() + response.entries.size() + own.size());
+    for (const FormSnapshot& snapshot : response.snapshots) out.push_back(Item{&snapshot, nullptr, false});
+    const std::size_t first_entry = out.size();
+    for (const LogEntry& e : response.entries) out.push_back(Item{nullptr, &e, true});
+    for (const LogEntry& e : own) out.push_back(Item{nullptr, &e, false});
+    std::stable_sort(out.begin() + static_cast<std::ptrdiff_t>(first_entry), out.end(),
+                     [](const Item& x, const Item& y) { return x.entry->seq < y.entry->seq; });
+    return out;
+  }
+
+  // Applies items [begin, end) inside the caller's transaction.
+  Status apply_items(const std::vector<Item>& items, std::size_t begin, std::size_t end) {
+    // Replicas changed by these items, written back once at the end.
     std::map<FormId, FormReplica> touched;
     auto current = [&](const FormId& form) -> Result<FormReplica*> {
       auto it = touched.find(form);
@@ -523,20 +645,23 @@ struct ClientReplica::Impl {
       if (!*stored) return static_cast<FormReplica*>(nullptr);
       return &(touched[form] = std::move(**stored));
     };
-    for (const FormSnapshot& snapshot : response.snapshots) {
-      auto r = current(snapshot.replica.form.id);
-      if (!r) return r.status();
-      if (*r == nullptr || snapshot.replica.last_seq > (*r)->last_seq) touched[snapshot.replica.form.id] = snapshot.replica;
-    }
-    // In log order: apply_entry skips an entry at or below a replica's
-    // last_seq, so the rebuilt own entries must interleave by seq.
-    std::vector<const LogEntry*> ordered;
-    ordered.reserve(response.entries.size() + own.size());
-    for (const LogEntry& e : response.entries) ordered.push_back(&e);
-    for (const LogEntry& e : own) ordered.push_back(&e);
-    std::stable_sort(ordered.begin(), ordered.end(), [](const LogEntry* a, const LogEntry* b) { return a->seq < b->seq; });
-    for (const LogEntry* next : ordered) {
-      const LogEntry& entry = *next;
+    for (std::size_t i = begin; i < end; ++i) {
+      const Item& item = items[i];
+      if (item.snapshot != nullptr) {
+        const FormSnapshot& snapshot = *item.snapshot;
+        auto r = current(snapshot.replica.form.id);
+        if (!r) return r.status();
+        if (*r == nullptr || snapshot.replica.last_seq > (*r)->last_seq) {
+          touched[snapshot.replica.form.id] = snapshot.replica;
+          if (auto s = record_history(HistoryRecord::Kind::kSnapshot, snapshot.replica.form.id,
+                                      snapshot.replica.last_seq, {}, {}, hlc_now_ms(), std::nullopt);
+              !s) {
+            return s;
+          }
+        }
+        continue;
+      }
+      const LogEntry& entry = *item.entry;
       auto r = current(entry.form_id);
       if (!r) return r.status();
       FormReplica* replica = *r;
@@ -547,14 +672,28 @@ struct ClientReplica::Impl {
         if (entry.effects.empty() || !std::holds_alternative<FormCreated>(entry.effects.front())) continue;
         replica = &touched[entry.form_id];
       }
+      const ServerSeq before = replica->last_seq;
       apply_entry(*replica, entry);
       hlc.observe(entry.hlc);
+      // The rebuilt own entries are this device's operations, recorded
+      // as such (kOwn) with the results.
+      if (item.received && replica->last_seq != before) {
+        if (auto s = record_history(HistoryRecord::Kind::kEntry, entry.form_id, entry.seq, entry.op_id, entry.author,
+                                    entry.hlc.wall_ms, encode_entry(entry));
+            !s) {
+          return s;
+        }
+      }
     }
     for (const auto& [form, replica] : touched) {
       if (auto s = save_confirmed(replica); !s) return s;
     }
     return Status::ok();
   }
+
+  // apply_response's batching (set_apply_batching).
+  std::size_t batch_items = 0;
+  std::function<void()> between_batches;
 };
 
 // ===========================================================================================
@@ -942,6 +1081,11 @@ std::vector<Operation> ClientReplica::pending() const {
   return out;
 }
 
+std::size_t ClientReplica::outbox_size() const {
+  Stmt q(impl_->db, "SELECT COUNT(*) FROM outbox");
+  return q.row() ? static_cast<std::size_t>(q.col_i64(0)) : 0;
+}
+
 ServerSeq ClientReplica::cursor() const {
   auto c = impl_->meta_int("cursor");
   return c ? static_cast<ServerSeq>(*c) : 0;
@@ -950,6 +1094,21 @@ ServerSeq ClientReplica::cursor() const {
 // ---- sync ---------------------------------------------------------------------------------
 
 SyncRequest ClientReplica::next_request(std::uint64_t request_id, std::uint32_t max_ops_bytes) {
+  SyncRequest req = peek_request(request_id, max_ops_bytes);
+  if (req.ops.empty()) return req;
+  // From here on the operations' ids may be on the server: they never
+  // coalesce again. If that cannot be recorded they do not go (a pull only).
+  Transaction txn(impl_->db);
+  Status s = txn.begin();
+  for (std::size_t i = 0; s && i < req.ops.size(); ++i) {
+    s = Stmt(impl_->db, "UPDATE outbox SET sent = 1 WHERE op_id = ?1").text(1, req.ops[i].id).run();
+  }
+  if (s) s = txn.commit();
+  if (!s) req.ops.clear();
+  return req;
+}
+
+SyncRequest ClientReplica::peek_request(std::uint64_t request_id, std::uint32_t max_ops_bytes) const {
   SyncRequest req;
   req.request_id = request_id;
   req.device = impl_->who.device;
@@ -968,32 +1127,84 @@ SyncRequest ClientReplica::next_request(std::uint64_t request_id, std::uint32_t 
   return req;
 }
 
+void ClientReplica::set_apply_batching(std::size_t items_per_transaction, std::function<void()> between) {
+  impl_->batch_items = items_per_transaction;
+  impl_->between_batches = std::move(between);
+}
+
 Status ClientReplica::apply_response(const SyncRequest& sent, const SyncResponse& response) {
   if (response.request_id != sent.request_id) return Status::ok();  // not the answer to `sent`
-  Transaction txn(impl_->db);
-  if (auto s = txn.begin(); !s) return s;
-  if (auto s = impl_->apply_results(sent, response); !s) return s;
-  if (auto s = impl_->apply_snapshots_and_entries(response, own_entries(sent, response)); !s) return s;
-  auto stored = impl_->meta_int("cursor");
-  if (!stored) return stored.status();
-  const ServerSeq cursor = std::max(static_cast<ServerSeq>(*stored), response.cursor);
-  if (auto s = impl_->put_meta_int("cursor", static_cast<std::int64_t>(cursor)); !s) return s;
-  {
-    // The server computes round reports afresh for every answer.
-    if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)")
-                     .blob(1, archive::to_bytes(response.rounds, WireOptions{}))
-                     .run();
-        !s) {
-      return s;
+  const std::vector<LogEntry> own = own_entries(sent, response);
+  const std::vector<Impl::Item> items = Impl::items_of(response, own);
+  const std::size_t batch = impl_->batch_items == 0 ? items.size() : impl_->batch_items;
+  // Batches of at most `batch` items, each its own transaction: the results
+  // go with the first, the cursor (and everything else the answer moves)
+  // with the last. A crash in between leaves the old cursor, so the next
+  // sync brings the rest again (entries and snapshots are idempotent).
+  std::size_t begin = 0;
+  for (bool first = true;; first = false) {
+    const std::size_t end = std::min(items.size(), begin + batch);
+    const bool last = end == items.size();
+    Transaction txn(impl_->db);
+    if (auto s = txn.begin(); !s) return s;
+    if (first) {
+      if (auto s = impl_->apply_results(sent, response); !s) return s;
     }
-    if (auto s = impl_->put_meta_text("rounds_caps", join_names(WireOptions{}.caps)); !s) return s;
+    if (auto s = impl_->apply_items(items, begin, end); !s) return s;
+    if (last) {
+      auto stored = impl_->meta_int("cursor");
+      if (!stored) return stored.status();
+      const ServerSeq cursor = std::max(static_cast<ServerSeq>(*stored), response.cursor);
+      if (auto s = impl_->put_meta_int("cursor", static_cast<std::int64_t>(cursor)); !s) return s;
+      // The server computes round reports afresh for every answer.
+      if (auto s = Stmt(impl_->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('rounds', ?1)")
+                       .blob(1, archive::to_bytes(response.rounds, WireOptions{}))
+                       .run();
+          !s) {
+        return s;
+      }
+      if (auto s = impl_->put_meta_text("rounds_caps", join_names(WireOptions{}.caps)); !s) return s;
+      if (auto s = Stmt(impl_->db, "DELETE FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1")
+                       .u64(1, cursor)
+                       .run();
+          !s) {
+        return s;
+      }
+    }
+    if (auto s = impl_->save_hlc(); !s) return s;
+    if (auto s = txn.commit(); !s) return s;
+    if (last) return Status::ok();
+    if (impl_->between_batches) impl_->between_batches();
+    begin = end;
   }
-  if (auto s = Stmt(impl_->db, "DELETE FROM outbox WHERE acked_seq IS NOT NULL AND acked_seq <= ?1").u64(1, cursor).run();
-      !s) {
-    return s;
+}
+
+Result<std::vector<HistoryRecord>> ClientReplica::history(const FormId& form) const {
+  std::vector<HistoryRecord> out;
+  Stmt q(impl_->db,
+         "SELECT seq, kind, op_id, author, wall_ms, body FROM history WHERE form_id = ?1 ORDER BY seq, kind");
+  q.text(1, form);
+  while (q.row()) {
+    HistoryRecord r;
+    r.form = form;
+    r.seq = q.col_u64(0);
+    r.kind = static_cast<HistoryRecord::Kind>(q.col_i64(1));
+    r.op_id = q.col_text(2);
+    r.author = q.col_text(3);
+    r.wall_ms = q.col_i64(4);
+    if (r.kind == HistoryRecord::Kind::kEntry) {
+      auto e = decode_entry(q.col_blob(5));
+      if (!e) return e.status();
+      r.entry = std::move(e).value();
+    } else if (r.kind == HistoryRecord::Kind::kOwn) {
+      auto op = decode_operation(q.col_blob(5));
+      if (!op) return op.status();
+      r.op = std::move(op).value();
+    }
+    out.push_back(std::move(r));
   }
-  if (auto s = impl_->save_hlc(); !s) return s;
-  return txn.commit();
+  if (auto s = q.status(); !s) return s;
+  return out;
 }
 
 std::map<FormId, std::string> ClientReplica::replica_hashes() const {

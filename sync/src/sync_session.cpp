@@ -123,6 +123,17 @@ void ClientSyncSession::handle_response(std::string_view bytes, std::chrono::mil
     give_up_undecodable(response.status());
     return;
   }
+  handle_decoded(*response, now);
+}
+
+void ClientSyncSession::on_sync_response(SyncResponse response, std::size_t wire_bytes,
+                                         std::chrono::milliseconds now) {
+  stats_.bytes_received += wire_bytes;
+  handle_decoded(response, now);
+}
+
+void ClientSyncSession::handle_decoded(const SyncResponse& decoded, std::chrono::milliseconds now) {
+  const SyncResponse* response = &decoded;
   if (!in_flight_ || response->request_id != outstanding_.request_id) {
     ++stats_.ignored;  // a duplicate, or the answer to a request given up on
     return;
@@ -139,11 +150,13 @@ void ClientSyncSession::handle_response(std::string_view bytes, std::chrono::mil
   }
   ++stats_.responses_applied;
   last_error_ = Status::ok();
+  last_server_next_.reset();
+  if (applied_) applied_(outstanding_, *response);
   bool next = response->more || again_;
   if (!next) {
     std::set<OpId> carried;
     for (const Operation& op : outstanding_.ops) carried.insert(op.id);
-    const SyncRequest candidate = replica_.next_request(0);
+    const SyncRequest candidate = replica_.peek_request(0);
     next = std::any_of(candidate.ops.begin(), candidate.ops.end(),
                        [&](const Operation& op) { return carried.count(op.id) == 0; });
   }
@@ -166,6 +179,7 @@ void ClientSyncSession::handle_error(std::string_view bytes, std::chrono::millis
   in_flight_ = false;
   last_error_ = Status(error->code, error->reason, error->message,
                        "server error, next step " + std::to_string(static_cast<int>(error->next)));
+  last_server_next_ = error->next;
   if (error->next == NextStep::kRetry) {
     retry_at_ = now + timeout_;
   } else {
@@ -201,6 +215,8 @@ void ClientSyncSession::on_connection_lost(std::chrono::milliseconds now) {
   retry_at_ = now;  // the next tick resends
 }
 
+void ClientSyncSession::set_applied_observer(Applied observer) { applied_ = std::move(observer); }
+std::optional<NextStep> ClientSyncSession::last_server_next() const { return last_server_next_; }
 bool ClientSyncSession::in_flight() const { return in_flight_; }
 const SyncRequest* ClientSyncSession::in_flight_request() const { return in_flight_ ? &outstanding_ : nullptr; }
 bool ClientSyncSession::idle() const { return !in_flight_ && !retry_at_ && !again_; }

@@ -11,6 +11,7 @@
 #include "fake_server.h"
 #include "jixiao/client/cli.h"
 #include "jixiao/client/office_client.h"
+#include "jixiao/client/results_json.h"
 #include "jixiao/common/uuid.h"
 
 namespace jixiao::client::testing {
@@ -174,7 +175,87 @@ TEST_F(OfficeClientTest, AWrongPasswordAtRegisterIsRefusedWithTheServersReason) 
 TEST_F(OfficeClientTest, LocalCommandsBeforeAnyLoginSayWhatToDo) {
   const CliRun r = cli("p1", {"forms"});
   EXPECT_EQ(r.code, kExitFailed);
-  EXPECT_NE(r.err.find("jixiao register"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("本机尚未登录过，请先联网注册或登录（命令行：jixiao register --server 地址 --user 用户名，或 jixiao login）"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(OfficeClientTest, LibraryErrorsSayWhatIsWrongInChineseAndNameNoCommand) {
+  auto c = open("p1");
+  ASSERT_NE(c, nullptr);
+  const Status forms = c->forms().status();
+  EXPECT_EQ(forms.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(forms.message(), "本机尚未登录过，请先联网注册或登录");
+  const Status synced = c->sync().status();
+  EXPECT_EQ(synced.message(), "尚未设置服务器地址，请先注册本机");
+  EXPECT_EQ(c->unlock("x").message(), "本机还没有可用于离线解锁的密码，请先联网登录一次");
+
+  auto p1 = registered("p2");
+  EXPECT_EQ(p1->create_form("no_such_template", 2021).status().message(), "未知的表单模板“no_such_template”");
+  EXPECT_EQ(p1->create_form("project_self_eval_row_points", std::nullopt).status().message(), "需要指定年度（如 2021）");
+  EXPECT_EQ(p1->resolve_form("deadbeef00").status().message(), "本机没有编号为“deadbeef00”的表单");
+  for (const Status& st : {forms, synced, p1->create_form("no_such_template", 2021).status()}) {
+    EXPECT_EQ(st.message().find("jixiao"), std::string::npos) << st.message();
+    EXPECT_EQ(st.message().find("--"), std::string::npos) << st.message();
+  }
+  // The command line adds its own hint.
+  const CliRun r = cli("p2", {"create", "no_such_template", "--year", "2021"});
+  EXPECT_NE(r.err.find("未知的表单模板“no_such_template”（命令行：jixiao templates 查看可用模板）"), std::string::npos)
+      << r.err;
+}
+
+TEST_F(OfficeClientTest, ResultsHaveJsonEncodings) {
+  ASSERT_EQ(cli("p1", {"register", "--server", "ws://127.0.0.1:9/sync", "--user", "p1", "--password-file",
+                       password_file()})
+                .code,
+            kExitOk);
+  server_.up = false;
+  const CliRun created = cli("p1", {"create", "project_self_eval_row_points", "--year", "2021"});
+  ASSERT_EQ(created.code, kExitOk) << created.err;
+  const std::string id = created.out.substr(created.out.find("表单 ") + 7, 36);
+  ASSERT_EQ(cli("p1", {"set", id, "fields.project_name", "科普日活动"}).code, kExitOk);
+
+  const auto forms = nlohmann::json::parse(cli("p1", {"forms", "--json"}).out);
+  ASSERT_EQ(forms.size(), 1u);
+  EXPECT_EQ(forms[0]["id"], id);
+  EXPECT_EQ(forms[0]["project_name"], "科普日活动");
+  EXPECT_EQ(forms[0]["template"], "project_self_eval_row_points");
+  EXPECT_EQ(forms[0]["phase"], "draft");
+  EXPECT_EQ(forms[0]["state"], "草稿");
+  EXPECT_EQ(forms[0]["fiscal_year"], 2021);
+  EXPECT_EQ(forms[0]["pending_ops"], 2);
+  EXPECT_EQ(forms[0]["holder"]["role"], "preparer");
+
+  const auto todo = nlohmann::json::parse(cli("p1", {"todo", "--json"}).out);
+  ASSERT_EQ(todo.size(), 1u);
+  EXPECT_EQ(todo[0]["kind"], "form");
+  EXPECT_EQ(todo[0]["what"], "草稿，待填报并提交");
+  EXPECT_EQ(todo[0]["form"]["id"], id);
+
+  auto status = nlohmann::json::parse(cli("p1", {"status", "--json"}).out);
+  EXPECT_EQ(status["changes_waiting"], 2);
+  EXPECT_EQ(status["syncing"], false);
+  EXPECT_GT(status["last_sync_ms"].get<std::int64_t>(), 0);  // the first sync at register
+
+  server_.up = true;
+  ASSERT_EQ(cli("p1", {"sync"}).code, kExitOk);
+  status = nlohmann::json::parse(cli("p1", {"status", "--json"}).out);
+  EXPECT_EQ(status["changes_waiting"], 0);
+  const auto history = nlohmann::json::parse(cli("p1", {"history", id, "--json"}).out);
+  ASSERT_EQ(history.size(), 2u);
+  EXPECT_EQ(history[0]["seq"], 1);
+  EXPECT_EQ(history[0]["author"], "p1");
+  EXPECT_EQ(history[0]["changes"][0], "创建表单（项目支出绩效自评表，2021年度）");
+  EXPECT_EQ(history[1]["changes"][0], "修改 项目名称 为“科普日活动”");
+
+  auto c = open("p1");
+  auto view = c->view(id);
+  ASSERT_TRUE(view.is_ok());
+  const auto shown = nlohmann::json::parse(form_view_json(*view, *c->template_of(view->form)));
+  EXPECT_EQ(shown["form"]["fields"]["project_name"], "科普日活动");
+  EXPECT_EQ(shown["phase"], "draft");
+  EXPECT_EQ(shown["last_seq"], 2);
+  EXPECT_EQ(shown["open_conflicts"], 0);
 }
 
 // ---- offline work ---------------------------------------------------------------------------
@@ -227,8 +308,13 @@ TEST_F(OfficeClientTest, OfflineEditsThroughTheCommandLineAreKeptAndSentWhenTheL
   EXPECT_EQ(on_server->form.field("project_name").text, "科普日活动");
   EXPECT_EQ(on_server->form.table("indicators")->rows.size(), 1u);
 
+  // A history.db of an earlier version is left alone and not read: the
+  // history comes from the replica.
+  const auto stale = dir("p1") / "data" / "history.db";
+  std::ofstream(stale) << "not a database";
   const CliRun history = cli("p1", {"history", prefix});
   ASSERT_EQ(history.code, kExitOk) << history.err;
+  EXPECT_TRUE(std::filesystem::exists(stale));
   EXPECT_NE(history.out.find("#1"), std::string::npos) << history.out;
   EXPECT_NE(history.out.find("创建表单"), std::string::npos) << history.out;
   EXPECT_NE(history.out.find("修改 项目名称 为“科普日活动”"), std::string::npos) << history.out;

@@ -11,6 +11,7 @@
 #include "jixiao/common/form_json.h"
 #include "jixiao/common/uuid.h"
 #include "jixiao/sync/merge.h"
+#include "jixiao/sqlite/sqlite.h"
 
 namespace jixiao::sync {
 namespace {
@@ -284,15 +285,18 @@ TEST_F(ClientReplicaTest, ViewShowsPendingEditsOverTheConfirmedReplica) {
   EXPECT_TRUE(confirmed.form.field("project_name").is_blank());
   EXPECT_EQ(1u, confirmed.last_seq);
 
-  // Each edit names what its author saw and the confirmed seq it built on.
+  // Each edit names what its author saw and the confirmed seq it built on;
+  // the two unsent edits of project_name are one operation with the last
+  // value and the first one's base, after the edit of the other cell.
   const auto pending = replica_->pending();
-  ASSERT_EQ(3u, pending.size());
-  EXPECT_EQ(CellValue{}, std::get<SetCell>(pending[0].payload).base_value);
-  EXPECT_EQ(CellValue::of_text("科普进社区"), std::get<SetCell>(pending[2].payload).base_value);
+  ASSERT_EQ(2u, pending.size());
+  EXPECT_EQ((CellRef{"funds", "total", "executed"}), std::get<SetCell>(pending[0].payload).cell);
+  EXPECT_EQ(field("project_name"), std::get<SetCell>(pending[1].payload).cell);
+  EXPECT_EQ(CellValue::of_text("科普进校园"), std::get<SetCell>(pending[1].payload).value);
+  EXPECT_EQ(CellValue{}, std::get<SetCell>(pending[1].payload).base_value);
   for (const Operation& op : pending) EXPECT_EQ(1u, op.base_seq);
   EXPECT_LT(pending[0].hlc, pending[1].hlc);
-  EXPECT_LT(pending[1].hlc, pending[2].hlc);
-  EXPECT_EQ(3u, replica_->forms()[0].pending_ops);
+  EXPECT_EQ(2u, replica_->forms()[0].pending_ops);
 }
 
 TEST_F(ClientReplicaTest, RowsAreInsertedAndDeletedWithTheirOwnIds) {
@@ -360,6 +364,305 @@ TEST_F(ClientReplicaTest, WorkflowActionFillsExpectedVersionAndContentHash) {
   EXPECT_NE(form_content_hash(replica_->confirmed(id)->form), submit.content_hash);
 }
 
+// ---- offline edits coalesce -----------------------------------------------------------------
+
+TEST_F(ClientReplicaTest, TenOfflineEditsOfANarrativeCellAreOneOperationWithTheLastValueAndTheFirstBase) {
+  const FormId id = confirmed_form();
+  std::string text;
+  for (int i = 1; i <= 10; ++i) {
+    text += "第" + std::to_string(i) + "句。";
+    clock_.advance(milliseconds(1000));
+    ASSERT_TRUE(replica_->set_cell(id, field("narr_basic"), text).is_ok());
+  }
+  const SyncRequest req = replica_->next_request(next_id_++);
+  ASSERT_EQ(1u, req.ops.size());
+  const auto& set = std::get<SetCell>(req.ops[0].payload);
+  EXPECT_EQ(field("narr_basic"), set.cell);
+  EXPECT_EQ(CellValue::of_text(text), set.value);
+  EXPECT_EQ(CellValue{}, set.base_value);  // what the confirmed replica showed before the first edit
+  EXPECT_EQ(1u, req.ops[0].base_seq);
+  EXPECT_EQ(clock_.now().time_since_epoch().count(), req.ops[0].hlc.wall_ms);  // the last edit's time
+  EXPECT_EQ(text, replica_->view(id)->form.field("narr_basic").text);
+}
+
+TEST_F(ClientReplicaTest, AnOperationHandedToARequestNeverCoalesces) {
+  const FormId id = confirmed_form();
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "甲").is_ok());
+  // peek_request marks nothing.
+  ASSERT_EQ(1u, replica_->peek_request(0).ops.size());
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "乙").is_ok());
+  ASSERT_EQ(1u, replica_->pending().size());
+
+  const SyncRequest in_flight = replica_->next_request(next_id_++);  // no answer yet
+  ASSERT_EQ(1u, in_flight.ops.size());
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "丙").is_ok());
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "丁").is_ok());
+  const auto pending = replica_->pending();
+  ASSERT_EQ(2u, pending.size());
+  EXPECT_EQ(in_flight.ops[0], pending[0]);  // untouched: its id may be on the server
+  const auto& later = std::get<SetCell>(pending[1].payload);
+  EXPECT_EQ(CellValue::of_text("丁"), later.value);
+  EXPECT_EQ(CellValue::of_text("乙"), later.base_value);  // what the view showed before "丙"
+
+  // Acknowledged (not yet covered by the cursor): still never replaced.
+  SyncResponse resp;
+  resp.request_id = in_flight.request_id;
+  resp.results = {accepted(in_flight.ops[0], head_ + 1)};
+  resp.cursor = head_;
+  ASSERT_TRUE(replica_->apply_response(in_flight, resp).is_ok());
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "戊").is_ok());
+  EXPECT_EQ(2u, replica_->pending().size());
+  EXPECT_EQ(in_flight.ops[0].id, replica_->pending()[0].id);
+}
+
+TEST_F(ClientReplicaTest, AWorkflowActionBetweenTwoEditsKeepsBoth) {
+  const FormId id = confirmed_form();
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "甲").is_ok());
+  ASSERT_TRUE(replica_->workflow_action(id, workflow::Action::kSubmit).is_ok());
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "乙").is_ok());
+  const auto pending = replica_->pending();
+  ASSERT_EQ(3u, pending.size());
+  // The 提交's content hash is of "甲": that edit stays before it.
+  EXPECT_EQ(CellValue::of_text("甲"), std::get<SetCell>(pending[0].payload).value);
+  EXPECT_TRUE(std::holds_alternative<WorkflowAction>(pending[1].payload));
+  EXPECT_EQ(CellValue::of_text("乙"), std::get<SetCell>(pending[2].payload).value);
+}
+
+TEST_F(ClientReplicaTest, EditsOfACellInANewRowCoalesceAfterTheRowInsertAndBeforeItsDeletion) {
+  const FormId id = confirmed_form();
+  auto row = replica_->insert_row(id, "indicators", "", {{"level1", "产出指标"}});
+  ASSERT_TRUE(row.is_ok());
+  const CellRef target{"indicators", *row, "target"};
+  ASSERT_TRUE(replica_->set_cell(id, target, "≥80%").is_ok());
+  auto other = replica_->insert_row(id, "indicators", "", {{"level1", "效益指标"}});
+  ASSERT_TRUE(other.is_ok());
+  ASSERT_TRUE(replica_->set_cell(id, target, "≥90%").is_ok());
+
+  auto pending = replica_->pending();
+  ASSERT_EQ(3u, pending.size());
+  EXPECT_EQ(*row, std::get<InsertRow>(pending[0].payload).row_id);
+  EXPECT_EQ(*other, std::get<InsertRow>(pending[1].payload).row_id);
+  EXPECT_EQ(CellValue::of_text("≥90%"), std::get<SetCell>(pending[2].payload).value);  // after its row's insert
+  EXPECT_EQ("≥90%", find_cell(replica_->view(id)->form, target)->text);
+
+  // Deleting the row: the edit stays before the deletion, and the cell can
+  // no longer be edited.
+  ASSERT_TRUE(replica_->delete_row(id, "indicators", *row).is_ok());
+  EXPECT_EQ(StatusCode::kNotFound, replica_->set_cell(id, target, "≥95%").code());
+  pending = replica_->pending();
+  ASSERT_EQ(4u, pending.size());
+  EXPECT_TRUE(std::holds_alternative<SetCell>(pending[2].payload));
+  EXPECT_TRUE(std::holds_alternative<DeleteRow>(pending[3].payload));
+}
+
+// A replica file of schema version 1 (before coalescing) with one SetCell in
+// its outbox, written as that version wrote it.
+const char* const kSchemaV1 =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value NOT NULL);"
+    "CREATE TABLE forms(form_id TEXT PRIMARY KEY, template_id TEXT NOT NULL, template_version INTEGER NOT NULL,"
+    "  last_seq INTEGER NOT NULL, replica BLOB NOT NULL);"
+    "CREATE TABLE outbox(local_seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE,"
+    "  form_id TEXT NOT NULL, kind TEXT NOT NULL, op BLOB NOT NULL, acked_seq INTEGER);"
+    "CREATE INDEX outbox_by_form ON outbox(form_id, local_seq);"
+    "CREATE TABLE rejected(rejected_seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id TEXT NOT NULL UNIQUE,"
+    "  form_id TEXT NOT NULL, op BLOB NOT NULL, code INTEGER NOT NULL, reason INTEGER NOT NULL,"
+    "  message TEXT NOT NULL, state INTEGER NOT NULL);"
+    "CREATE INDEX rejected_by_form ON rejected(form_id, rejected_seq);"
+    "PRAGMA user_version = 1;";
+
+TEST_F(ClientReplicaTest, AVersionOneFileMigratesAndItsOutboxCountsAsSent) {
+  TempDb db;
+  // Make a form and an edit with the current code, then rewrite the file as
+  // version 1 had it: the same rows without the columns version 2 added.
+  FormId id;
+  std::vector<Operation> ops;
+  {
+    auto r = open(db.path);
+    id = *r->create_form(kTemplate, 2021);
+    ASSERT_TRUE(r->set_cell(id, field("project_name"), "甲").is_ok());
+    ops = r->pending();
+  }
+  {
+    auto opened = sqlite::Database::open(db.path);
+    ASSERT_TRUE(opened.is_ok()) << opened.status().to_string();
+    sqlite::Database& d = *opened;
+    ASSERT_TRUE(
+        d.exec("DROP TABLE outbox; DROP TABLE rejected; DROP TABLE forms; DROP TABLE meta; DROP TABLE history;").is_ok());
+    ASSERT_TRUE(d.exec(kSchemaV1).is_ok());
+    ASSERT_TRUE(d.exec("INSERT INTO meta(key, value) VALUES('device', 'device-a')").is_ok());
+    for (const Operation& op : ops) {
+      sqlite::Statement ins(d, "INSERT INTO outbox(op_id, form_id, kind, op) VALUES(?1, ?2, ?3, ?4)");
+      ins.bind(1, op.id).bind(2, op.form_id).bind(3, std::string(op_kind_name(op.payload))).bind_blob(4, encode_operation(op));
+      ASSERT_TRUE(ins.run("v1 outbox").is_ok());
+    }
+  }
+  auto r = open(db.path);
+  ASSERT_NE(nullptr, r);
+  EXPECT_EQ(ops, r->pending());
+  // The old edit may have reached the server before the upgrade: a new edit
+  // of the same cell is a new operation.
+  ASSERT_TRUE(r->set_cell(id, field("project_name"), "乙").is_ok());
+  ASSERT_EQ(3u, r->pending().size());
+  EXPECT_EQ(ops[1], r->pending()[1]);
+  // New edits coalesce as usual.
+  ASSERT_TRUE(r->set_cell(id, field("project_name"), "丙").is_ok());
+  ASSERT_EQ(3u, r->pending().size());
+  EXPECT_EQ(CellValue::of_text("甲"), std::get<SetCell>(r->pending()[2].payload).base_value);
+  EXPECT_EQ("丙", r->view(id)->form.field("project_name").text);
+}
+
+TEST_F(ClientReplicaTest, ALargeAnswerIsAppliedInBoundedTransactionsWithTheCursorInTheLast) {
+  const FormId id = confirmed_form();  // cursor 1
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "甲").is_ok());
+  const SyncRequest req = replica_->next_request(next_id_++);
+  // Nine entries of a colleague (seq 2..10) and this device's edit at 11.
+  Operation remote = req.ops[0];
+  remote.author = "li.si";
+  remote.device = "device-b";
+  SyncResponse resp;
+  resp.request_id = req.request_id;
+  resp.results = {accepted(req.ops[0], 11)};
+  for (ServerSeq seq = 2; seq <= 10; ++seq) {
+    remote.id = new_uuid_v4();
+    resp.entries.push_back(
+        entry_for(remote, seq, {CellWritten{field("department"), CellValue::of_text("部门" + std::to_string(seq))}}));
+  }
+  resp.cursor = 11;
+  std::vector<std::pair<ServerSeq, ServerSeq>> seen;  // (cursor, form's last_seq) between batches
+  replica_->set_apply_batching(3, [&] { seen.emplace_back(replica_->cursor(), replica_->confirmed(id)->last_seq); });
+  ASSERT_TRUE(replica_->apply_response(req, resp).is_ok());
+  // Ten items in batches of 3: four transactions, three pauses; the cursor
+  // moves only with the last.
+  const std::vector<std::pair<ServerSeq, ServerSeq>> expected{{1, 4}, {1, 7}, {1, 10}};
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(11u, replica_->cursor());
+  EXPECT_EQ(11u, replica_->confirmed(id)->last_seq);
+  EXPECT_EQ("部门10", replica_->confirmed(id)->form.field("department").text);
+  EXPECT_EQ("甲", replica_->confirmed(id)->form.field("project_name").text);
+  EXPECT_TRUE(replica_->pending().empty());
+  EXPECT_EQ(0u, replica_->outbox_size());
+  // The same answer again changes nothing.
+  const auto hashes = replica_->replica_hashes();
+  ASSERT_TRUE(replica_->apply_response(req, resp).is_ok());
+  EXPECT_EQ(hashes, replica_->replica_hashes());
+}
+
+TEST_F(ClientReplicaTest, AnAnswerCutBetweenBatchesIsCompletedByTheNextOne) {
+  TempDb db;
+  replica_ = open(db.path);
+  const FormId id = confirmed_form();
+  const SyncRequest pull = replica_->next_request(next_id_++);
+  Operation remote;
+  remote.form_id = id;
+  remote.author = "li.si";
+  remote.device = "device-b";
+  SyncResponse resp;
+  resp.request_id = pull.request_id;
+  for (ServerSeq seq = 2; seq <= 7; ++seq) {
+    remote.id = new_uuid_v4();
+    resp.entries.push_back(
+        entry_for(remote, seq, {CellWritten{field("department"), CellValue::of_text("部门" + std::to_string(seq))}}));
+  }
+  resp.cursor = 7;
+  // The process ends after the first batch (the pause never returns).
+  struct Stop {};
+  replica_->set_apply_batching(2, [] { throw Stop{}; });
+  EXPECT_THROW((void)replica_->apply_response(pull, resp), Stop);
+  replica_.reset();
+  replica_ = open(db.path);
+  EXPECT_EQ(1u, replica_->cursor());                      // the old cursor
+  EXPECT_EQ(3u, replica_->confirmed(id)->last_seq);       // the first batch stayed
+  // The next answer from the old cursor brings everything again.
+  const SyncRequest again = replica_->next_request(next_id_++);
+  EXPECT_EQ(1u, again.cursor);
+  resp.request_id = again.request_id;
+  ASSERT_TRUE(replica_->apply_response(again, resp).is_ok());
+  EXPECT_EQ(7u, replica_->cursor());
+  EXPECT_EQ("部门7", replica_->confirmed(id)->form.field("department").text);
+}
+
+// ---- history --------------------------------------------------------------------------------
+
+TEST_F(ClientReplicaTest, HistoryRecordsAppliedEntriesOwnAcceptedOperationsAndSnapshots) {
+  const FormId id = confirmed_form();  // this device's creation, accepted at seq 1
+  ASSERT_TRUE(replica_->set_cell(id, field("project_name"), "甲").is_ok());
+  const SyncRequest req = replica_->next_request(next_id_++);
+  ASSERT_EQ(1u, req.ops.size());
+  // A colleague's edit at seq 2, this device's at seq 3 (its entry left out
+  // by the server), and a snapshot of a form shared with this unit.
+  Operation remote = req.ops[0];
+  remote.id = new_uuid_v4();
+  remote.author = "li.si";
+  remote.device = "device-b";
+  FormReplica other = *replica_->confirmed(id);
+  other.form.id = new_uuid_v4();
+  other.last_seq = 4;
+  SyncResponse resp;
+  resp.request_id = req.request_id;
+  resp.results = {accepted(req.ops[0], 3)};
+  resp.entries = {entry_for(remote, 2, {CellWritten{field("department"), CellValue::of_text("科普部")}})};
+  resp.snapshots = {FormSnapshot{other}};
+  resp.cursor = head_ = 4;
+  ASSERT_TRUE(replica_->apply_response(req, resp).is_ok());
+  ASSERT_TRUE(replica_->apply_response(req, resp).is_ok());  // idempotent
+
+  auto h = replica_->history(id);
+  ASSERT_TRUE(h.is_ok()) << h.status().to_string();
+  ASSERT_EQ(4u, h->size());
+  EXPECT_EQ(HistoryRecord::Kind::kEntry, (*h)[0].kind);  // the creation
+  EXPECT_EQ(1u, (*h)[0].seq);
+  EXPECT_EQ(HistoryRecord::Kind::kOwn, (*h)[1].kind);  // the creation, as sent
+  EXPECT_EQ(1u, (*h)[1].seq);
+  EXPECT_EQ(HistoryRecord::Kind::kEntry, (*h)[2].kind);
+  EXPECT_EQ(2u, (*h)[2].seq);
+  EXPECT_EQ("li.si", (*h)[2].author);
+  ASSERT_TRUE((*h)[2].entry.has_value());
+  EXPECT_EQ(resp.entries[0], *(*h)[2].entry);
+  // This device's own edit, whose entry the server left out: the operation.
+  EXPECT_EQ(HistoryRecord::Kind::kOwn, (*h)[3].kind);
+  EXPECT_EQ(3u, (*h)[3].seq);
+  EXPECT_EQ(req.ops[0].id, (*h)[3].op_id);
+  ASSERT_TRUE((*h)[3].op.has_value());
+  EXPECT_EQ(req.ops[0], *(*h)[3].op);
+  EXPECT_EQ(3u, replica_->confirmed(id)->last_seq);  // and its rebuilt entry was applied
+
+  auto snap = replica_->history(other.form.id);
+  ASSERT_TRUE(snap.is_ok());
+  ASSERT_EQ(1u, snap->size());
+  EXPECT_EQ(HistoryRecord::Kind::kSnapshot, (*snap)[0].kind);
+  EXPECT_EQ(4u, (*snap)[0].seq);
+  EXPECT_EQ(clock_.now().time_since_epoch().count(), (*snap)[0].wall_ms);
+}
+
+TEST_F(ClientReplicaTest, AVersionTwoFileGainsTheHistoryTable) {
+  TempDb db;
+  {
+    auto opened = sqlite::Database::open(db.path);
+    ASSERT_TRUE(opened.is_ok());
+    ASSERT_TRUE(opened->exec(kSchemaV1).is_ok());
+    ASSERT_TRUE(opened
+                    ->exec("ALTER TABLE outbox ADD COLUMN sent INTEGER NOT NULL DEFAULT 0;"
+                           "ALTER TABLE outbox ADD COLUMN cell_key TEXT;"
+                           "PRAGMA user_version = 2;")
+                    .is_ok());
+  }
+  replica_ = open(db.path);
+  ASSERT_NE(nullptr, replica_);
+  const FormId id = confirmed_form();
+  auto h = replica_->history(id);
+  ASSERT_TRUE(h.is_ok()) << h.status().to_string();
+  ASSERT_EQ(2u, h->size());
+  EXPECT_EQ(HistoryRecord::Kind::kEntry, (*h)[0].kind);
+  EXPECT_EQ(HistoryRecord::Kind::kOwn, (*h)[1].kind);
+  replica_.reset();
+  auto check = sqlite::Database::open(db.path);
+  ASSERT_TRUE(check.is_ok());
+  sqlite::Statement q(*check, "PRAGMA user_version");
+  auto row = q.step("version");
+  ASSERT_TRUE(row.is_ok() && *row);
+  EXPECT_EQ(3, q.column_int(0));
+}
+
 // ---- sync requests --------------------------------------------------------------------------
 
 TEST_F(ClientReplicaTest, NextRequestCarriesTheOutboxAndTheCursor) {
@@ -380,7 +683,9 @@ TEST_F(ClientReplicaTest, NextRequestCarriesTheOutboxAndTheCursor) {
 
 TEST_F(ClientReplicaTest, NextRequestRespectsTheByteCapButCarriesAtLeastOneOperation) {
   const FormId id = confirmed_form();
-  for (const char* name : {"甲", "乙", "丙"}) ASSERT_TRUE(replica_->set_cell(id, field("project_name"), name).is_ok());
+  for (const char* key : {"project_name", "department", "implementing_unit"}) {
+    ASSERT_TRUE(replica_->set_cell(id, field(key), "甲").is_ok());
+  }
   const auto ops = replica_->pending();
   const auto size = [](const Operation& op) { return static_cast<std::uint32_t>(encode_operation(op).size()); };
 

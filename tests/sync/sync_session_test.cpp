@@ -61,6 +61,8 @@ struct StandInServer {
           e.effects.emplace_back(std::move(fc));
         } else if (const auto* set = std::get_if<SetCell>(&op.payload)) {
           e.effects.emplace_back(CellWritten{set->cell, set->value});
+        } else if (const auto* ins = std::get_if<InsertRow>(&op.payload)) {
+          e.effects.emplace_back(RowInserted{ins->table, ins->row_id, ins->after_row, ins->cells});
         }
         log.push_back(std::move(e));
         results[op.id] = OpResult{op.id, seq, StatusCode::kOk, 0, {}};
@@ -373,9 +375,37 @@ TEST_F(SyncSessionTest, AnAnswerStillArrivingAndALargeRequestAreWaitedFor) {
   EXPECT_EQ(4u, sent_.size());
 }
 
+TEST_F(SyncSessionTest, AnAnswerDecodedByTheOwnerIsAppliedAsIfItCameAsBytes) {
+  const FormId id = new_form();
+  ASSERT_TRUE(replica_->set_cell(id, CellRef::field("project_name"), "甲").is_ok());
+  std::size_t applied = 0;
+  session_->set_applied_observer([&](const SyncRequest& sent, const SyncResponse& response) {
+    ++applied;
+    EXPECT_EQ(sent.request_id, response.request_id);
+  });
+  session_->begin(milliseconds(0));
+  const std::string bytes = server_.answer(sent_.at(0));
+  auto decoded = decode_sync_response(bytes);
+  ASSERT_TRUE(decoded.is_ok());
+  session_->on_sync_response(std::move(decoded).value(), bytes.size(), milliseconds(1));
+  EXPECT_TRUE(session_->idle());
+  EXPECT_EQ(1u, applied);
+  EXPECT_EQ(1u, session_->stats().responses_applied);
+  EXPECT_EQ(bytes.size(), session_->stats().bytes_received);
+  EXPECT_EQ(2u, replica_->cursor());
+  EXPECT_EQ("甲", replica_->confirmed(id)->form.field("project_name").text);
+  // The same answer again: ignored, as a duplicate of bytes would be.
+  session_->on_sync_response(*decode_sync_response(bytes), bytes.size(), milliseconds(2));
+  EXPECT_EQ(1u, session_->stats().ignored);
+  EXPECT_EQ(1u, applied);
+}
+
 TEST_F(SyncSessionTest, MoreIsFollowedAtOnceByTheNextRequest) {
   const FormId id = new_form();
-  for (const char* name : {"甲", "乙", "丙"}) ASSERT_TRUE(replica_->set_cell(id, CellRef::field("project_name"), name).is_ok());
+  // Three cells (edits of one cell would coalesce into one operation).
+  for (const char* key : {"project_name", "department", "implementing_unit"}) {
+    ASSERT_TRUE(replica_->set_cell(id, CellRef::field(key), "丙").is_ok());
+  }
   server_.max_entries = 1;  // four entries wait: four answers, the first three with `more`
 
   session_->begin(milliseconds(0));
@@ -477,8 +507,9 @@ TEST_F(SyncSessionTest, ALostConnectionResendsAtTheNextTick) {
 
 TEST_F(SyncSessionTest, ATransportThatAnswersInsideSendRunsTheWholeCycle) {
   const FormId id = new_form();
+  // Twenty rows (edits of one cell would coalesce into one operation).
   for (int i = 0; i < 20; ++i) {
-    ASSERT_TRUE(replica_->set_cell(id, CellRef::field("project_name"), "第" + std::to_string(i) + "稿").is_ok());
+    ASSERT_TRUE(replica_->insert_row(id, "indicators", "", {{"level3", "第" + std::to_string(i) + "稿"}}).is_ok());
   }
   server_.max_entries = 1;
   ClientSyncSession* self = nullptr;
@@ -500,7 +531,9 @@ TEST_F(SyncSessionTest, ATransportThatAnswersInsideSendRunsTheWholeCycle) {
   EXPECT_EQ(1u, max_depth);                       // no recursion through send
   EXPECT_EQ(21u, replica_->cursor());
   EXPECT_TRUE(replica_->pending().empty());
-  EXPECT_EQ("第19稿", replica_->confirmed(id)->form.field("project_name").text);
+  const auto rows = replica_->confirmed(id)->form.table("indicators")->rows;
+  ASSERT_EQ(20u, rows.size());
+  EXPECT_EQ("第19稿", rows.back().cell("level3").text);
 }
 
 }  // namespace

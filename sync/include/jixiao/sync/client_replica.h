@@ -12,10 +12,11 @@
 // pending operations of this device applied on top (merge.h: apply_local).
 //
 // Not thread-safe: one owner (the client process's sync loop and its local
-// API run on one thread or under the caller's lock).
+// API run on one thread or under the caller's lock; ClientService's lock).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -58,6 +59,23 @@ struct RejectedChange {
   RejectedState state = RejectedState::kWaiting;
 };
 
+// One line of a form's local history, recorded by apply_response in its
+// transaction that applies it (table `history`): every received log entry
+// applied, this device's own accepted operations (the server leaves their
+// plain entries out, or answers with a snapshot), and every snapshot
+// applied.
+struct HistoryRecord {
+  enum class Kind : std::uint8_t { kEntry = 0, kOwn = 1, kSnapshot = 2 };
+  Kind kind = Kind::kEntry;
+  FormId form;
+  ServerSeq seq = 0;
+  OpId op_id;               // empty for a snapshot
+  UserId author;            // empty for a snapshot
+  std::int64_t wall_ms = 0; // the author's hybrid time; a snapshot: when it was applied
+  std::optional<LogEntry> entry;   // kEntry
+  std::optional<Operation> op;     // kOwn
+};
+
 struct FormSummary {
   FormId id;
   TemplateRef template_ref;
@@ -89,7 +107,10 @@ class ClientReplica {
   Result<FormId> create_form(const std::string& template_id, int fiscal_year,
                              std::optional<MoneyUnit> money_unit = std::nullopt);
   // Sets a cell from text as a person types it (parsed per the template;
-  // a parse error is returned and nothing is written).
+  // a parse error is returned and nothing is written). Coalesces: if the
+  // cell's latest SetCell in the outbox was never sent, is not acknowledged
+  // and only content edits of this form follow it, it is replaced by one
+  // SetCell with the new value and the first one's base_value and base_seq.
   Status set_cell(const FormId& form, const CellRef& cell, std::string_view text);
   Status set_cell_value(const FormId& form, const CellRef& cell, const CellValue& value);
   // Adds a row (a fresh UUID) after `after` (empty: at the end).
@@ -116,6 +137,7 @@ class ClientReplica {
   std::vector<ConflictRecord> open_conflicts() const;
   std::vector<RejectedChange> rejected() const;
   std::vector<Operation> pending() const;  // the outbox, oldest first
+  std::size_t outbox_size() const;         // pending().size(), without decoding
   ServerSeq cursor() const;
   // The round reports of the last sync (finance bureau and city users).
   std::vector<RoundReport> rounds() const;
@@ -123,13 +145,30 @@ class ClientReplica {
   // ---- sync -------------------------------------------------------------------
   // The next request: every outbox operation not yet acknowledged (oldest
   // first, up to `max_ops_bytes` of encoded operations) and the cursor.
+  // The operations it carries are marked sent (durably) and never coalesce
+  // with a later edit again; if that mark cannot be written, the request
+  // carries no operations (a pull only).
   SyncRequest next_request(std::uint64_t request_id, std::uint32_t max_ops_bytes = kMaxRequestOpsBytes);
+  // The same request without marking anything: what next_request would send.
+  SyncRequest peek_request(std::uint64_t request_id, std::uint32_t max_ops_bytes = kMaxRequestOpsBytes) const;
   // Applies the answer to `sent` in one transaction: acknowledged operations
   // leave the outbox once the cursor covers their seq, rejected ones become
   // RejectedChange records, snapshots and entries update the confirmed
   // replicas (entries at or below a replica's last_seq are skipped), and the
-  // cursor moves. Idempotent: applying the same response twice changes nothing.
+  // cursor moves, and the history records what was applied (history()).
+  // Idempotent: applying the same response twice changes nothing.
   Status apply_response(const SyncRequest& sent, const SyncResponse& response);
+  // A large answer in bounded transactions: at most `items_per_transaction`
+  // snapshots and entries per transaction (0, the default: one transaction),
+  // the results with the first and the cursor with the last; `between` runs
+  // after each batch but the last (the owner lets other threads in there).
+  // A failure between batches leaves the old cursor: the next sync brings
+  // the rest again.
+  void set_apply_batching(std::size_t items_per_transaction, std::function<void()> between = nullptr);
+
+  // The form's history, by seq; at one seq an entry comes before this
+  // device's own record, which comes before a snapshot.
+  Result<std::vector<HistoryRecord>> history(const FormId& form) const;
 
   // replica_hash() of every confirmed replica, for convergence checks.
   std::map<FormId, std::string> replica_hashes() const;

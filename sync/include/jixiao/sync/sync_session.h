@@ -54,6 +54,10 @@ class ClientSyncSession {
   void begin(std::chrono::milliseconds now);
   // A message from the server.
   void on_message(std::string_view bytes, std::chrono::milliseconds now);
+  // A SyncResponse the owner decoded itself (decode_sync_response with the
+  // wire options given to set_wire_options), e.g. outside the lock that
+  // guards the replica: the same as on_message with its `wire_bytes` bytes.
+  void on_sync_response(SyncResponse response, std::size_t wire_bytes, std::chrono::milliseconds now);
   // Call regularly: resends after the timeout.
   void on_tick(std::chrono::milliseconds now);
   // Part of the answer has arrived (the transport saw bytes of it): the
@@ -71,6 +75,15 @@ class ClientSyncSession {
   // The transport lost its connection: whatever was in flight will be resent.
   void on_connection_lost(std::chrono::milliseconds now);
 
+  // Called after each answer was applied to the replica (with the request
+  // it answered, ids paired): the owner counts progress from it without
+  // decoding the answer again.
+  using Applied = std::function<void(const SyncRequest& sent, const SyncResponse& response)>;
+  void set_applied_observer(Applied observer);
+  // The `next` of the last ErrorResponse that ended a cycle or asked for a
+  // retry (nullopt: none since the last applied answer).
+  std::optional<NextStep> last_server_next() const;
+
   bool in_flight() const;
   // The request waiting for its answer, or nullptr.
   const SyncRequest* in_flight_request() const;
@@ -87,6 +100,7 @@ class ClientSyncSession {
   void send_next(std::chrono::milliseconds now);
   void give_up_undecodable(const Status& why);
   void handle_response(std::string_view bytes, std::chrono::milliseconds now);
+  void handle_decoded(const SyncResponse& response, std::chrono::milliseconds now);
   void handle_error(std::string_view bytes, std::chrono::milliseconds now);
 
   ClientReplica& replica_;
@@ -102,6 +116,8 @@ class ClientSyncSession {
   std::uint32_t uplink_bytes_per_second_ = 0;
   SyncSessionStats stats_;
   Status last_error_;
+  std::optional<NextStep> last_server_next_;
+  Applied applied_;
   // A request to send at the first tick at or after this time (a lost
   // connection: at once; a retryable error or a replica failure: after the
   // timeout).
