@@ -1,6 +1,6 @@
 // jixiao-bench-export-dataset: the benchmark workload (bench/workload.h, the
 // seed of jixiao-bench-sync-cost) as DATASET files for the PouchDB peer
-// harness (../shared/peers/pouchdb, README "Dataset"), so that PouchDB
+// harness (docs/bench-peer.md, "DATASET"), so that PouchDB
 // replicates the same documents and the same edits jixiao syncs.
 //
 //   jixiao-bench-export-dataset OUT_DIR [seed]

@@ -12,16 +12,17 @@
 #    jixiao-bench-sync-cost) as the PouchDB harness's DATASET files:
 #    unit.json (731101's 10 forms + its offline week) and city.json (the 110
 #    forms as the finance bureau receives them).
-# 2. The PouchDB harness (../shared/peers/pouchdb/run) replicates them:
+# 2. The PouchDB harness (docs/bench-peer.md) replicates them:
 #    unit.json on $UNIT_SCENARIOS, city.json on $CITY_SCENARIOS.
 # 3. A real jixiao-server (TLS, a self-signed P-256 certificate for
 #    127.0.0.1) behind the harness's proxy.js; jixiao-bench-wire drives real
 #    office clients through the phases on the emulated link and prints the
 #    table beside PouchDB.
 #
-# Environment (all optional):
+# Environment (POUCHDB_PEER required, the rest optional):
 #   BUILD_DIR       build tree with bin/ (default: <repo>/build-peer)
-#   POUCHDB_PEER    the harness (default: <repo>/../shared/peers/pouchdb)
+#   POUCHDB_PEER    the harness directory, required (docs/bench-peer.md): its proxy.js
+#                   carries both sides' traffic
 #   OUT_DIR         results (default: $BUILD_DIR/bench/peer); wiped at start
 #   SEED            20220301
 #   UNIT_SCENARIOS  "loopback_ka rtt500_64k_ka"
@@ -43,7 +44,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="$(cd "${BUILD_DIR:-$ROOT/build-peer}" 2>/dev/null && pwd || echo "${BUILD_DIR:-$ROOT/build-peer}")"
-POUCHDB_PEER="${POUCHDB_PEER:-$ROOT/../shared/peers/pouchdb}"
+POUCHDB_PEER="${POUCHDB_PEER:-}"
 OUT_DIR="${OUT_DIR:-$BUILD_DIR/bench/peer}"
 SEED="${SEED:-20220301}"
 UNIT_SCENARIOS="${UNIT_SCENARIOS:-loopback_ka rtt500_64k_ka}"
@@ -62,7 +63,7 @@ for exe in jixiao-server jixiao-bench-export-dataset jixiao-bench-wire; do
   cmake -S $ROOT -B $BUILD_DIR -G Ninja -DCMAKE_BUILD_TYPE=Release -DJIXIAO_BUILD_TESTS=OFF
   cmake --build $BUILD_DIR -j2 --target jixiao-server jixiao-bench-export-dataset jixiao-bench-wire"
 done
-[ -x "$POUCHDB_PEER/run" ] || die "no PouchDB harness at $POUCHDB_PEER (set POUCHDB_PEER)"
+[ -x "$POUCHDB_PEER/run" ] || die "no PouchDB harness at '$POUCHDB_PEER': set POUCHDB_PEER (docs/bench-peer.md)"
 POUCHDB_PEER="$(cd "$POUCHDB_PEER" && pwd)"
 command -v node >/dev/null || die "node not found"
 command -v openssl >/dev/null || die "openssl not found (for the server's certificate)"

@@ -1,7 +1,7 @@
 // jixiao-bench-wire: jixiao's sync measured on the real wire (issue 6, part 2).
 //
 // A real `jixiao-server` (started by bench/peer.sh) sits behind the PouchDB
-// harness's link emulator (../shared/peers/pouchdb/proxy.js); this program
+// harness's link emulator (proxy.js, docs/bench-peer.md); this program
 // drives real office clients (client::OfficeClient, each with its own data
 // directory, over WebSocket/TLS through the proxy) through the phases of
 // issue 6 on the same workload as jixiao-bench-sync-cost (same seed):
@@ -676,7 +676,7 @@ void report(const Settings& cfg, const std::vector<Phase>& phases, const Json& f
                                   {"week_pull", cfg.pouchdb_unit, {"pull_edit_1"}},
                                   {"noop_a", cfg.pouchdb_unit, {"push_noop", "pull_noop"}},
                                   {"bureau", cfg.pouchdb_city, {"pull_initial"}}};
-    std::printf("\nbeside PouchDB 9 -> PouchDB-Server on the same documents and edits (../shared/peers/pouchdb):\n"
+    std::printf("\nbeside PouchDB 9 -> PouchDB-Server on the same documents and edits (docs/bench-peer.md):\n"
                 "PouchDB RT = sequential_round_trips (+ tcp_connections in RT all); noop_a is compared with\n"
                 "push_noop + pull_noop (one jixiao sync does both directions); 'scenario' says which PouchDB run the "
                 "figures are from;\n~: PouchDB's wall time modelled from its loopback_ka figures by the harness's "
